@@ -48,7 +48,8 @@
 struct git_repo;
 
 /*
- * Opens a repository handle. git_dir is passed to every child as
+ * Opens a repository handle. git_dir (a bare repository, a .git
+ * directory, or a work tree holding .git) is passed to every child as
  * --git-dir; NULL means "whatever git finds" ($GIT_DIR, as in a hook, or
  * the current directory). Only checks that git answers for the
  * directory. Returns NULL (error logged) when it is not a repository.

@@ -1,0 +1,942 @@
+#include "git.h"
+#include "log.h"
+#include "spawn.h"
+#include "xalloc.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Caps on what one git child may print; more is refused, never truncated. */
+#define GIT_OUT_MAX (64u << 20)
+#define GIT_ERR_MAX (16u << 10)
+/* A new ref with more boundary commits than this is checked whole. */
+#define GIT_MAX_BOUNDARIES 32
+
+static const char empty_tree_sha1[] = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+static const char empty_tree_sha256[] =
+	"6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321";
+
+struct git_config_entry {
+	char *key;	/* lowercased as git prints it */
+	char *value;	/* NULL for a bare "key" (an implicit true) */
+};
+
+struct cat_file {
+	struct spawn sp;
+	int running;
+	int broken;		/* the stream is out of step: never use it again */
+	char rbuf[65536];
+	size_t rpos, rlen;
+};
+
+struct git_repo {
+	char *git_dir;		/* as given to --git-dir, or NULL */
+	char *abs_dir;
+	char format[8];		/* "sha1" / "sha256" */
+	size_t hexsz;
+	long long deadline;
+	int timed_out;
+	struct cat_file cat;
+	struct git_config_entry *cfg;
+	size_t ncfg, alloc_cfg;
+};
+
+/* ---- running git ---------------------------------------------------- */
+
+/* Milliseconds left before the deadline; -1 when there is none, 0 when passed. */
+static long long time_left(struct git_repo *repo)
+{
+	long long left;
+
+	if (!repo->deadline)
+		return -1;
+	left = repo->deadline - monotonic_ms();
+	return left > 0 ? left : 0;
+}
+
+static int deadline_passed(struct git_repo *repo, const char *what)
+{
+	repo->timed_out = 1;
+	return error("git %s: deadline passed", what);
+}
+
+/* Trims a child's stderr to its first line for a message. */
+static const char *first_line(struct buf *b)
+{
+	char *nl = memchr(b->data, '\n', b->len);
+
+	if (nl)
+		*nl = '\0';
+	return b->len ? b->data : "no message";
+}
+
+/*
+ * Runs `git [--git-dir D] --literal-pathspecs args...` to completion,
+ * stdout into out (reset first, capped). ok_codes is a bit set of exit
+ * codes that count as success besides 0 (bit n = code n); the code is
+ * stored in *code_out when not NULL.
+ */
+static int git_run(struct git_repo *repo, const char *const *args, struct buf *out,
+		   unsigned ok_codes, int *code_out)
+{
+	const char *argv[32];
+	size_t n = 0, i;
+	struct spawn sp = SPAWN_INIT;
+	struct spawn_result res = SPAWN_RESULT_INIT(out->max, GIT_ERR_MAX);
+	long long left = time_left(repo);
+	int ret = -1;
+
+	if (left == 0)
+		return deadline_passed(repo, args[0]);
+	argv[n++] = "git";
+	if (repo->git_dir) {
+		argv[n++] = "--git-dir";
+		argv[n++] = repo->git_dir;
+	}
+	argv[n++] = "--literal-pathspecs";
+	for (i = 0; args[i]; i++) {
+		if (n + 2 > sizeof(argv) / sizeof(argv[0]))
+			return error("git %s: too many arguments", args[0]);
+		argv[n++] = args[i];
+	}
+	argv[n] = NULL;
+	sp.argv = argv;
+	/* res.out is moved into out below, so out's old contents go first */
+	buf_release(out);
+	if (spawn_run(&sp, NULL, 0, left > 0 ? (int)(left > 1000000 ? 1000000 : left) : 0,
+		      &res) < 0)
+		goto done;
+	if (res.timed_out) {
+		deadline_passed(repo, args[0]);
+		goto done;
+	}
+	if (!res.exited) {
+		error("git %s: killed by signal %d", args[0], res.signo);
+		goto done;
+	}
+	if (res.out.toobig) {
+		error("git %s: output over %zu bytes", args[0], out->max);
+		goto done;
+	}
+	if (res.code != 0 && (res.code > 31 || !(ok_codes & (1u << res.code)))) {
+		error("git %s failed (exit %d): %s", args[0], res.code, first_line(&res.err));
+		goto done;
+	}
+	if (code_out)
+		*code_out = res.code;
+	*out = res.out;
+	buf_init(&res.out, out->max);
+	ret = 0;
+done:
+	spawn_result_release(&res);
+	return ret;
+}
+
+static int check_rev(const char *rev)
+{
+	if (!rev || !*rev || *rev == '-' || strchr(rev, '\n'))
+		return error("invalid revision '%s'", rev ? rev : "");
+	return 0;
+}
+
+/* ---- the repository -------------------------------------------------- */
+
+struct git_repo *git_repo_open(const char *git_dir)
+{
+	struct git_repo *repo = xcalloc(1, sizeof(*repo));
+	const char *args[] = { "rev-parse", "--absolute-git-dir", "--show-object-format", NULL };
+	struct buf out = BUF_INIT(64 * 1024);
+	char *nl, *fmt;
+
+	if (git_dir) {
+		struct stat st;
+		char *dotgit = xstrfmt("%s/.git", git_dir);
+
+		/* a work tree: its git directory is .git inside */
+		if (!stat(dotgit, &st) && S_ISDIR(st.st_mode))
+			repo->git_dir = dotgit;
+		else {
+			repo->git_dir = xstrdup(git_dir);
+			free(dotgit);
+		}
+	}
+	repo->cat.sp = (struct spawn)SPAWN_INIT;
+	if (git_run(repo, args, &out, 0, NULL) < 0)
+		goto fail;
+	nl = strchr(out.data, '\n');
+	if (!nl)
+		goto bad;
+	*nl = '\0';
+	repo->abs_dir = xstrdup(out.data);
+	fmt = nl + 1;
+	nl = strchr(fmt, '\n');
+	if (nl)
+		*nl = '\0';
+	if (!strcmp(fmt, "sha1"))
+		repo->hexsz = GIT_SHA1_HEXSZ;
+	else if (!strcmp(fmt, "sha256"))
+		repo->hexsz = GIT_SHA256_HEXSZ;
+	else
+		goto bad;
+	snprintf(repo->format, sizeof(repo->format), "%s", fmt);
+	buf_release(&out);
+	return repo;
+bad:
+	error("git rev-parse: unexpected output '%s'", out.data);
+fail:
+	error("not a git repository: '%s'", git_dir ? git_dir : ".");
+	buf_release(&out);
+	git_repo_free(repo);
+	return NULL;
+}
+
+static void cat_file_stop(struct git_repo *repo)
+{
+	struct cat_file *c = &repo->cat;
+
+	if (!c->running)
+		return;
+	if (c->broken)
+		spawn_kill(&c->sp, SIGKILL);
+	spawn_finish(&c->sp);	/* closing its stdin ends a healthy child */
+	c->running = 0;
+}
+
+void git_repo_free(struct git_repo *repo)
+{
+	size_t i;
+
+	if (!repo)
+		return;
+	cat_file_stop(repo);
+	for (i = 0; i < repo->ncfg; i++) {
+		free(repo->cfg[i].key);
+		free(repo->cfg[i].value);
+	}
+	free(repo->cfg);
+	free(repo->git_dir);
+	free(repo->abs_dir);
+	free(repo);
+}
+
+const char *git_repo_dir(struct git_repo *repo)
+{
+	return repo->abs_dir;
+}
+
+void git_repo_set_deadline(struct git_repo *repo, long long deadline_ms)
+{
+	repo->deadline = deadline_ms;
+}
+
+int git_repo_timed_out(const struct git_repo *repo)
+{
+	return repo->timed_out;
+}
+
+const char *git_object_format(struct git_repo *repo)
+{
+	return repo->format[0] ? repo->format : NULL;
+}
+
+size_t git_oid_hexsz(struct git_repo *repo)
+{
+	return repo->hexsz;
+}
+
+static int is_hex_run(const char *s, size_t n, int zeros_only)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (zeros_only ? c != '0' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return 0;
+	}
+	return 1;
+}
+
+int git_is_zero_oid(const char *hex)
+{
+	size_t n = hex ? strlen(hex) : 0;
+
+	return (n == GIT_SHA1_HEXSZ || n == GIT_SHA256_HEXSZ) && is_hex_run(hex, n, 1);
+}
+
+int git_is_oid_hex(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	return (n == GIT_SHA1_HEXSZ || n == GIT_SHA256_HEXSZ) && is_hex_run(s, n, 0);
+}
+
+int git_resolve_commit(struct git_repo *repo, const char *rev, char out[GIT_MAX_HEXSZ + 1])
+{
+	struct buf b = BUF_INIT(4096);
+	char *spec;
+	int code = 0, ret = -1;
+
+	out[0] = '\0';
+	if (check_rev(rev) < 0)
+		return -1;
+	spec = xstrfmt("%s^{commit}", rev);
+	{
+		const char *args[] = { "rev-parse", "--verify", "--quiet", "--end-of-options",
+				       spec, NULL };
+
+		if (git_run(repo, args, &b, 1u << 1, &code) < 0)
+			goto done;
+	}
+	if (code != 0) {
+		error("'%s' does not name a commit", rev);
+		goto done;
+	}
+	if (b.len && b.data[b.len - 1] == '\n')
+		buf_setlen(&b, b.len - 1);
+	if (b.len != repo->hexsz || !git_is_oid_hex(b.data)) {
+		error("git rev-parse: unexpected output for '%s'", rev);
+		goto done;
+	}
+	memcpy(out, b.data, b.len + 1);
+	ret = 0;
+done:
+	free(spec);
+	buf_release(&b);
+	return ret;
+}
+
+/* ---- changed paths --------------------------------------------------- */
+
+struct change_list {
+	struct git_change *v;
+	size_t n, alloc;
+};
+
+static void change_list_release(struct change_list *cl)
+{
+	size_t i;
+
+	for (i = 0; i < cl->n; i++) {
+		free((char *)cl->v[i].old_oid);
+		free((char *)cl->v[i].new_oid);
+		free((char *)cl->v[i].path);
+	}
+	free(cl->v);
+	cl->v = NULL;
+	cl->n = cl->alloc = 0;
+}
+
+static int parse_mode(const char *s, size_t len, unsigned *out)
+{
+	unsigned m = 0;
+	size_t i;
+
+	if (!len || len > 7)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '7')
+			return -1;
+		m = m * 8 + (unsigned)(s[i] - '0');
+	}
+	*out = m;
+	return 0;
+}
+
+/*
+ * Parses `git diff-tree -r -z --no-renames` raw output:
+ * ":<omode> SP <nmode> SP <ooid> SP <noid> SP <status> NUL <path> NUL"...
+ */
+static int parse_diff_tree(struct git_repo *repo, const struct buf *out,
+			   struct change_list *cl)
+{
+	const char *p = out->data, *end = out->data + out->len;
+	size_t hx = repo->hexsz;
+
+	while (p < end) {
+		const char *hdr = p, *hend = memchr(p, '\0', (size_t)(end - p));
+		const char *path, *pend;
+		struct git_change c;
+
+		if (!hend)
+			goto bad;
+		path = hend + 1;
+		pend = path < end ? memchr(path, '\0', (size_t)(end - path)) : NULL;
+		if (!pend || pend == path)
+			goto bad;
+		/* ":" 6 " " 6 " " hx " " hx " " status */
+		if ((size_t)(hend - hdr) < 1 + 6 + 1 + 6 + 1 + 2 * hx + 1 + 1 + 1 || hdr[0] != ':')
+			goto bad;
+		{
+			const char *m1 = hdr + 1, *sp1 = memchr(m1, ' ', (size_t)(hend - m1));
+			const char *m2, *sp2, *o1, *o2;
+
+			if (!sp1 || parse_mode(m1, (size_t)(sp1 - m1), &c.old_mode) < 0)
+				goto bad;
+			m2 = sp1 + 1;
+			sp2 = memchr(m2, ' ', (size_t)(hend - m2));
+			if (!sp2 || parse_mode(m2, (size_t)(sp2 - m2), &c.new_mode) < 0)
+				goto bad;
+			o1 = sp2 + 1;
+			if ((size_t)(hend - o1) < 2 * hx + 3 || o1[hx] != ' ' || o1[2 * hx + 1] != ' ')
+				goto bad;
+			o2 = o1 + hx + 1;
+			if (!is_hex_run(o1, hx, 0) || !is_hex_run(o2, hx, 0))
+				goto bad;
+			c.status = o2[hx + 1];
+			if (!strchr("AMDT", c.status))
+				goto bad;
+			c.old_oid = xstrndup(o1, hx);
+			c.new_oid = xstrndup(o2, hx);
+		}
+		c.path = xstrndup(path, (size_t)(pend - path));
+		XGROW(cl->v, cl->n + 1, cl->alloc);
+		cl->v[cl->n++] = c;
+		p = pend + 1;
+	}
+	return 0;
+bad:
+	return error("git diff-tree: cannot parse its output");
+}
+
+static int diff_trees(struct git_repo *repo, const char *a, const char *b,
+		      struct change_list *cl)
+{
+	const char *args[] = { "diff-tree", "-r", "-z", "--no-renames", "--no-commit-id",
+			       a, b, "--", NULL };
+	struct buf out = BUF_INIT(GIT_OUT_MAX);
+	int ret;
+
+	ret = git_run(repo, args, &out, 0, NULL);
+	if (!ret)
+		ret = parse_diff_tree(repo, &out, cl);
+	buf_release(&out);
+	return ret;
+}
+
+static int cmp_change(const void *a, const void *b)
+{
+	return strcmp(((const struct git_change *)a)->path, ((const struct git_change *)b)->path);
+}
+
+/* Fills cl with the changes a new ref brings (see git.h). */
+static int new_ref_changes(struct git_repo *repo, const char *new, struct change_list *cl)
+{
+	const char *args[] = { "rev-list", "--boundary", new, "--not", "--all", NULL };
+	struct buf out = BUF_INIT(GIT_OUT_MAX);
+	const char **bounds = NULL;
+	size_t nb = 0, alloc = 0, i;
+	int any_new = 0, ret = -1;
+	char *p, *line;
+
+	if (git_run(repo, args, &out, 0, NULL) < 0)
+		goto done;
+	for (p = out.data; *p; p = line) {
+		char *nl = strchr(p, '\n');
+
+		line = nl ? nl + 1 : p + strlen(p);
+		if (nl)
+			*nl = '\0';
+		if (*p == '-') {
+			XGROW(bounds, nb + 1, alloc);
+			bounds[nb++] = p + 1;
+		} else if (*p) {
+			any_new = 1;
+		}
+	}
+	if (!any_new) {
+		ret = 0;
+		goto done;
+	}
+	if (!nb || nb > GIT_MAX_BOUNDARIES) {
+		ret = diff_trees(repo, repo->hexsz == GIT_SHA256_HEXSZ ? empty_tree_sha256 :
+				 empty_tree_sha1, new, cl);
+		goto done;
+	}
+	for (i = 0; i < nb; i++) {
+		if (!git_is_oid_hex(bounds[i])) {
+			error("git rev-list: unexpected boundary '%s'", bounds[i]);
+			goto done;
+		}
+		if (diff_trees(repo, bounds[i], new, cl) < 0)
+			goto done;
+	}
+	ret = 0;
+done:
+	free(bounds);
+	buf_release(&out);
+	return ret;
+}
+
+int git_changed_paths(struct git_repo *repo, const char *old, const char *new,
+		      git_change_fn *fn, void *data)
+{
+	struct change_list cl = { NULL, 0, 0 };
+	size_t i;
+	int ret;
+
+	if (!git_is_oid_hex(old) || !git_is_oid_hex(new) ||
+	    strlen(old) != repo->hexsz || strlen(new) != repo->hexsz)
+		return error("invalid object ids '%s' '%s' for a %s repository",
+			     old ? old : "", new ? new : "", repo->format);
+	if (git_is_zero_oid(new))
+		return 0;
+	if (git_is_zero_oid(old))
+		ret = new_ref_changes(repo, new, &cl);
+	else
+		ret = diff_trees(repo, old, new, &cl);
+	if (ret < 0)
+		goto done;
+	qsort(cl.v, cl.n, sizeof(*cl.v), cmp_change);
+	for (i = 0; i < cl.n; i++) {
+		if (i && !strcmp(cl.v[i].path, cl.v[i - 1].path))
+			continue;
+		ret = fn(&cl.v[i], data);
+		if (ret)
+			break;
+	}
+done:
+	change_list_release(&cl);
+	return ret;
+}
+
+/* ---- trees ----------------------------------------------------------- */
+
+int git_tree_files(struct git_repo *repo, const char *rev, const char *prefix,
+		   unsigned flags, git_entry_fn *fn, void *data)
+{
+	const char *args[12];
+	struct buf out = BUF_INIT(GIT_OUT_MAX);
+	char *spec = NULL;
+	const char *p, *end;
+	size_t n = 0;
+	int ret = -1;
+
+	if (check_rev(rev) < 0)
+		return -1;
+	args[n++] = "ls-tree";
+	args[n++] = "-z";
+	args[n++] = "--full-tree";
+	if (flags & GIT_TREE_RECURSIVE)
+		args[n++] = "-r";
+	args[n++] = rev;
+	if (prefix) {
+		size_t len = strlen(prefix);
+
+		while (len && prefix[len - 1] == '/')
+			len--;
+		if (len) {
+			/* a trailing slash lists a directory's entries, not the directory */
+			spec = xstrfmt("%.*s%s", (int)len, prefix,
+				       (flags & GIT_TREE_RECURSIVE) ? "" : "/");
+			args[n++] = "--";
+			args[n++] = spec;
+		}
+	}
+	args[n] = NULL;
+	if (git_run(repo, args, &out, 0, NULL) < 0)
+		goto done;
+	for (p = out.data, end = out.data + out.len; p < end; ) {
+		const char *rec_end = memchr(p, '\0', (size_t)(end - p));
+		const char *sp1, *sp2, *tab;
+		struct git_entry e;
+		char type[8], oid[GIT_MAX_HEXSZ + 1];
+		int r;
+
+		if (!rec_end)
+			goto bad;
+		sp1 = memchr(p, ' ', (size_t)(rec_end - p));
+		sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(rec_end - sp1 - 1)) : NULL;
+		tab = sp2 ? memchr(sp2 + 1, '\t', (size_t)(rec_end - sp2 - 1)) : NULL;
+		if (!tab || parse_mode(p, (size_t)(sp1 - p), &e.mode) < 0 ||
+		    (size_t)(sp2 - sp1 - 1) >= sizeof(type) ||
+		    (size_t)(tab - sp2 - 1) != repo->hexsz || !is_hex_run(sp2 + 1, repo->hexsz, 0) ||
+		    tab + 1 == rec_end)
+			goto bad;
+		memcpy(type, sp1 + 1, (size_t)(sp2 - sp1 - 1));
+		type[sp2 - sp1 - 1] = '\0';
+		memcpy(oid, sp2 + 1, repo->hexsz);
+		oid[repo->hexsz] = '\0';
+		e.type = !strcmp(type, "blob") ? "blob" : !strcmp(type, "tree") ? "tree" :
+			 !strcmp(type, "commit") ? "commit" : NULL;
+		if (!e.type)
+			goto bad;
+		e.oid = oid;
+		e.path = tab + 1;
+		r = fn(&e, data);
+		if (r) {
+			ret = r;
+			goto done;
+		}
+		p = rec_end + 1;
+	}
+	ret = 0;
+	goto done;
+bad:
+	error("git ls-tree: cannot parse its output");
+done:
+	free(spec);
+	buf_release(&out);
+	return ret;
+}
+
+/* ---- the cat-file child ---------------------------------------------- */
+
+static int cat_file_start(struct git_repo *repo)
+{
+	struct cat_file *c = &repo->cat;
+	const char *argv[6];
+	size_t n = 0;
+
+	if (c->running)
+		return c->broken ? error("git cat-file: stream broken by an earlier failure") : 0;
+	if (c->broken)
+		return error("git cat-file: stream broken by an earlier failure");
+	argv[n++] = "git";
+	if (repo->git_dir) {
+		argv[n++] = "--git-dir";
+		argv[n++] = repo->git_dir;
+	}
+	argv[n++] = "cat-file";
+	argv[n++] = "--batch";
+	argv[n] = NULL;
+	/* the child may die; a write to its pipe must then fail, not kill us */
+	signal(SIGPIPE, SIG_IGN);
+	c->sp = (struct spawn)SPAWN_INIT;
+	c->sp.argv = argv;
+	c->sp.flags = SPAWN_PIPE_IN | SPAWN_PIPE_OUT;
+	if (spawn_start(&c->sp) < 0) {
+		c->broken = 1;
+		return -1;
+	}
+	c->sp.argv = NULL;	/* argv lived on our stack */
+	c->running = 1;
+	c->rpos = c->rlen = 0;
+	return 0;
+}
+
+static int cat_file_fail(struct git_repo *repo, int timed_out, const char *why)
+{
+	repo->cat.broken = 1;
+	if (timed_out)
+		return deadline_passed(repo, "cat-file");
+	return error("git cat-file: %s", why);
+}
+
+/* Waits for fd to be ready for events under the deadline. */
+static int wait_fd(struct git_repo *repo, int fd, short events)
+{
+	for (;;) {
+		long long left = time_left(repo);
+		struct pollfd pfd = { fd, events, 0 };
+		int r;
+
+		if (left == 0)
+			return cat_file_fail(repo, 1, NULL);
+		r = poll(&pfd, 1, left < 0 ? -1 : (int)(left > 1000000 ? 1000000 : left));
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return cat_file_fail(repo, 0, "poll failed");
+	}
+}
+
+static int cat_file_fill(struct git_repo *repo)
+{
+	struct cat_file *c = &repo->cat;
+	ssize_t n;
+
+	if (wait_fd(repo, c->sp.out, POLLIN) < 0)
+		return -1;
+	do
+		n = read(c->sp.out, c->rbuf, sizeof(c->rbuf));
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return cat_file_fail(repo, 0, n < 0 ? "read failed" : "child exited");
+	c->rpos = 0;
+	c->rlen = (size_t)n;
+	return 0;
+}
+
+static int cat_file_write(struct git_repo *repo, const char *s, size_t len)
+{
+	struct cat_file *c = &repo->cat;
+
+	while (len) {
+		ssize_t n;
+
+		if (wait_fd(repo, c->sp.in, POLLOUT) < 0)
+			return -1;
+		n = write(c->sp.in, s, len);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			return cat_file_fail(repo, 0, "write failed");
+		s += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads one header line (without its LF) into line (capped). */
+static int cat_file_line(struct git_repo *repo, struct buf *line)
+{
+	struct cat_file *c = &repo->cat;
+
+	buf_reset(line);
+	for (;;) {
+		char *nl;
+		size_t take;
+
+		if (c->rpos == c->rlen && cat_file_fill(repo) < 0)
+			return -1;
+		nl = memchr(c->rbuf + c->rpos, '\n', c->rlen - c->rpos);
+		take = nl ? (size_t)(nl - (c->rbuf + c->rpos)) : c->rlen - c->rpos;
+		if (buf_add(line, c->rbuf + c->rpos, take) < 0)
+			return cat_file_fail(repo, 0, "header line too long");
+		c->rpos += take;
+		if (nl) {
+			c->rpos++;
+			return 0;
+		}
+	}
+}
+
+/* Reads len bytes into out, or discards them when out is NULL. */
+static int cat_file_body(struct git_repo *repo, size_t len, struct buf *out)
+{
+	struct cat_file *c = &repo->cat;
+
+	if (out && buf_grow(out, len) < 0)
+		return -1;
+	while (len) {
+		size_t take;
+
+		if (c->rpos == c->rlen) {
+			/* large bodies go straight into out, skipping rbuf */
+			if (out && len >= sizeof(c->rbuf)) {
+				ssize_t n;
+
+				if (wait_fd(repo, c->sp.out, POLLIN) < 0)
+					return -1;
+				do
+					n = read(c->sp.out, out->data + out->len, len);
+				while (n < 0 && errno == EINTR);
+				if (n <= 0)
+					return cat_file_fail(repo, 0, "child exited");
+				out->len += (size_t)n;
+				out->data[out->len] = '\0';
+				len -= (size_t)n;
+				continue;
+			}
+			if (cat_file_fill(repo) < 0)
+				return -1;
+		}
+		take = c->rlen - c->rpos < len ? c->rlen - c->rpos : len;
+		if (out)
+			buf_add(out, c->rbuf + c->rpos, take);	/* room reserved above */
+		c->rpos += take;
+		len -= take;
+	}
+	return 0;
+}
+
+static const char *static_type(const char *t, size_t n)
+{
+	static const char *const types[] = { "blob", "tree", "commit", "tag" };
+	size_t i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strlen(types[i]) == n && !memcmp(types[i], t, n))
+			return types[i];
+	return NULL;
+}
+
+int git_read_object(struct git_repo *repo, const char *name, const char **type_out,
+		    struct buf *out)
+{
+	struct buf line = BUF_INIT(8192);
+	struct buf req = BUF_INIT(8192);
+	const char *type, *sp2, *sp1;
+	char *endp;
+	unsigned long long size;
+	int ret = -1;
+
+	buf_reset(out);
+	if (type_out)
+		*type_out = NULL;
+	if (!name || !*name || strchr(name, '\n'))
+		return error("git cat-file: invalid object name");
+	if (cat_file_start(repo) < 0)
+		return -1;
+	if (buf_addstr(&req, name) < 0 || buf_addch(&req, '\n') < 0) {
+		error("git cat-file: object name too long");
+		goto done;
+	}
+	if (cat_file_write(repo, req.data, req.len) < 0 || cat_file_line(repo, &line) < 0)
+		goto done;
+	/* "<name> missing", "<name> ambiguous", or "<oid> <type> <size>" */
+	if (line.len >= 8 && !strcmp(line.data + line.len - 8, " missing")) {
+		ret = 1;
+		goto done;
+	}
+	if (line.len >= 10 && !strcmp(line.data + line.len - 10, " ambiguous")) {
+		error("git cat-file: '%s' is ambiguous", name);
+		goto done;
+	}
+	sp2 = strrchr(line.data, ' ');
+	if (!sp2)
+		goto bad;
+	sp1 = sp2 - 1;
+	while (sp1 > line.data && *sp1 != ' ')
+		sp1--;
+	if (*sp1 != ' ' || (size_t)(sp1 - line.data) != repo->hexsz)
+		goto bad;
+	type = static_type(sp1 + 1, (size_t)(sp2 - sp1 - 1));
+	errno = 0;
+	size = strtoull(sp2 + 1, &endp, 10);
+	if (!type || *endp || endp == sp2 + 1 || errno || size > (unsigned long long)SIZE_MAX - 2)
+		goto bad;
+	if (size > out->max) {
+		/* stay in step with the stream: swallow the body */
+		out->toobig = 1;
+		if (cat_file_body(repo, (size_t)size + 1, NULL) == 0)
+			error("object '%s' is over %zu bytes", name, out->max);
+		goto done;
+	}
+	if (cat_file_body(repo, (size_t)size, out) < 0)
+		goto done;
+	{
+		struct buf lf = BUF_INIT(1);
+
+		if (cat_file_body(repo, 1, &lf) < 0 || lf.data[0] != '\n') {
+			buf_release(&lf);
+			cat_file_fail(repo, 0, "stream out of step");
+			goto done;
+		}
+		buf_release(&lf);
+	}
+	if (type_out)
+		*type_out = type;
+	ret = 0;
+	goto done;
+bad:
+	cat_file_fail(repo, 0, "unexpected header");
+done:
+	buf_release(&line);
+	buf_release(&req);
+	return ret;
+}
+
+int git_read_blob(struct git_repo *repo, const char *name, struct buf *out)
+{
+	const char *type;
+	int ret = git_read_object(repo, name, &type, out);
+
+	if (ret == 0 && strcmp(type, "blob")) {
+		buf_reset(out);
+		return error("'%s' is a %s, not a file", name, type);
+	}
+	return ret;
+}
+
+/* ---- config ---------------------------------------------------------- */
+
+int git_config_load(struct git_repo *repo, const char *prefix)
+{
+	struct buf re = BUF_INIT(1024);
+	struct buf out = BUF_INIT(1u << 20);
+	const char *p, *end;
+	int code = 0, ret = -1;
+
+	buf_addch(&re, '^');
+	for (p = prefix; *p; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-'))
+			buf_addch(&re, '\\');
+		if (buf_addch(&re, *p) < 0) {
+			error("config prefix too long");
+			goto done;
+		}
+	}
+	{
+		const char *args[] = { "config", "-z", "--get-regexp", re.data, NULL };
+
+		/* exit 1: nothing matched */
+		if (git_run(repo, args, &out, 1u << 1, &code) < 0)
+			goto done;
+	}
+	for (p = out.data, end = out.data + out.len; p < end; ) {
+		const char *rec_end = memchr(p, '\0', (size_t)(end - p));
+		const char *nl;
+		struct git_config_entry e;
+
+		if (!rec_end)
+			break;
+		nl = memchr(p, '\n', (size_t)(rec_end - p));
+		e.key = xstrndup(p, nl ? (size_t)(nl - p) : (size_t)(rec_end - p));
+		e.value = nl ? xstrndup(nl + 1, (size_t)(rec_end - nl - 1)) : NULL;
+		XGROW(repo->cfg, repo->ncfg + 1, repo->alloc_cfg);
+		repo->cfg[repo->ncfg++] = e;
+		p = rec_end + 1;
+	}
+	ret = 0;
+done:
+	buf_release(&re);
+	buf_release(&out);
+	return ret;
+}
+
+static const struct git_config_entry *config_find(struct git_repo *repo, const char *key,
+						  size_t *pos)
+{
+	for (; *pos < repo->ncfg; (*pos)++)
+		if (!strcasecmp(repo->cfg[*pos].key, key))
+			return &repo->cfg[(*pos)++];
+	return NULL;
+}
+
+const char *git_config_get(struct git_repo *repo, const char *key)
+{
+	const struct git_config_entry *e, *last = NULL;
+	size_t pos = 0;
+
+	while ((e = config_find(repo, key, &pos)))
+		last = e;
+	if (!last)
+		return NULL;
+	return last->value ? last->value : "true";
+}
+
+const char *git_config_next(struct git_repo *repo, const char *key, size_t *pos)
+{
+	const struct git_config_entry *e = config_find(repo, key, pos);
+
+	if (!e)
+		return NULL;
+	return e->value ? e->value : "true";
+}
+
+int git_config_bool(struct git_repo *repo, const char *key, int def)
+{
+	const char *v = git_config_get(repo, key);
+
+	if (!v)
+		return def;
+	if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on") ||
+	    !strcmp(v, "1"))
+		return 1;
+	if (!*v || !strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off") ||
+	    !strcmp(v, "0"))
+		return 0;
+	error("bad boolean value '%s' for '%s'", v, key);
+	return -1;
+}

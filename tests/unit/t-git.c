@@ -1,0 +1,367 @@
+/*
+ * Unit tests for lib/git.c against real repositories made in a
+ * temporary directory with the git command.
+ */
+#include "tap.h"
+#include "../../lib/git.h"
+#include "../../lib/log.h"
+#include "../../lib/spawn.h"
+#include "../../lib/xalloc.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmp[256];
+
+/* Runs git -C dir args... (NULL-terminated); stdout into out if not NULL. */
+static int git(const char *dir, struct buf *out, ...)
+{
+	const char *argv[32];
+	struct spawn sp = SPAWN_INIT;
+	struct spawn_result res = SPAWN_RESULT_INIT(1 << 20, 1 << 16);
+	va_list ap;
+	size_t n = 0;
+	int ok_;
+
+	argv[n++] = "git";
+	argv[n++] = "-C";
+	argv[n++] = dir;
+	argv[n++] = "-c";
+	argv[n++] = "user.name=Tide Tester";
+	argv[n++] = "-c";
+	argv[n++] = "user.email=tester@example.com";
+	va_start(ap, out);
+	while (n < 31 && (argv[n] = va_arg(ap, const char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	sp.argv = argv;
+	if (spawn_run(&sp, NULL, 0, 20000, &res) < 0)
+		return -1;
+	ok_ = spawn_result_ok(&res);
+	if (!ok_)
+		printf("# git %s failed: %s\n", argv[7], res.err.data);
+	if (out) {
+		buf_reset(out);
+		buf_add(out, res.out.data, res.out.len);
+		while (out->len && out->data[out->len - 1] == '\n')
+			buf_setlen(out, out->len - 1);
+	}
+	spawn_result_release(&res);
+	return ok_ ? 0 : -1;
+}
+
+static void write_file(const char *repo, const char *path, const char *content, size_t len)
+{
+	char *full = xstrfmt("%s/%s", repo, path);
+	FILE *f;
+
+	/* make parent directories */
+	for (char *p = strchr(full + strlen(repo) + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		mkdir(full, 0755);
+		*p = '/';
+	}
+	f = fopen(full, "wb");
+	if (f) {
+		fwrite(content, 1, len, f);
+		fclose(f);
+	}
+	free(full);
+}
+
+#define WRITE(repo, path, s) write_file(repo, path, s, strlen(s))
+
+struct seen {
+	char list[4096];
+};
+
+static int on_change(const struct git_change *c, void *data)
+{
+	struct seen *s = data;
+	size_t n = strlen(s->list);
+
+	snprintf(s->list + n, sizeof(s->list) - n, "%s%c:%s", n ? " " : "", c->status, c->path);
+	return 0;
+}
+
+static int on_entry(const struct git_entry *e, void *data)
+{
+	struct seen *s = data;
+	size_t n = strlen(s->list);
+
+	snprintf(s->list + n, sizeof(s->list) - n, "%s%s:%o:%s", n ? " " : "", e->type,
+		 e->mode, e->path);
+	return 0;
+}
+
+static int stop_at_first(const struct git_entry *e, void *data)
+{
+	(void)e;
+	(*(int *)data)++;
+	return 42;
+}
+
+static char *head(const char *dir, const char *rev)
+{
+	struct buf b = BUF_INIT(1024);
+
+	git(dir, &b, "rev-parse", rev, NULL);
+	return buf_detach(&b, NULL);
+}
+
+static void test_basics(void)
+{
+	ok(git_is_zero_oid("0000000000000000000000000000000000000000"), "40 zeros is the null id");
+	ok(git_is_zero_oid("0000000000000000000000000000000000000000000000000000000000000000"),
+	   "64 zeros is the null id");
+	ok(!git_is_zero_oid("000000000000000000000000000000000000000"), "39 zeros is not");
+	ok(!git_is_zero_oid("0000000000000000000000000000000000000001"), "a non-zero id is not");
+	ok(git_is_oid_hex("4b825dc642cb6eb9a060e54bf8d69288fbee4904"), "a sha1 id is hex");
+	ok(!git_is_oid_hex("4B825DC642CB6EB9A060E54BF8D69288FBEE4904"), "uppercase is refused");
+	ok(!git_is_oid_hex("main"), "a name is not an id");
+	ok(!git_is_oid_hex(NULL), "NULL is not an id");
+}
+
+static void test_sha1_repo(void)
+{
+	char *dir = xstrfmt("%s/r1", tmp);
+	struct git_repo *repo;
+	struct seen s;
+	struct buf b = BUF_INIT(1 << 20), small = BUF_INIT(4);
+	char *c1, *c2, *c3, *c4;
+	char oid[GIT_MAX_HEXSZ + 1];
+	const char *type;
+	int n;
+
+	git(tmp, NULL, "init", "-q", "-b", "main", dir, NULL);
+	WRITE(dir, "k8s/web/deploy.yaml", "kind: Deployment\n");
+	WRITE(dir, "k8s/web/svc.yaml", "kind: Service\n");
+	WRITE(dir, "k8s/webapp/x.yaml", "kind: ConfigMap\n");
+	WRITE(dir, "k8s/top.yaml", "kind: Namespace\n");
+	WRITE(dir, "README", "hello\n");
+	git(dir, NULL, "add", ".", NULL);
+	git(dir, NULL, "commit", "-q", "-m", "one", NULL);
+	c1 = head(dir, "HEAD");
+
+	WRITE(dir, "k8s/web/deploy.yaml", "kind: Deployment\nmetadata: {}\n");
+	git(dir, NULL, "rm", "-q", "k8s/web/svc.yaml", NULL);
+	WRITE(dir, "k8s/web/new.yaml", "kind: Secret\n");
+	git(dir, NULL, "add", ".", NULL);
+	git(dir, NULL, "commit", "-q", "-m", "two", NULL);
+	c2 = head(dir, "HEAD");
+
+	repo = git_repo_open(dir);
+	ok(repo != NULL, "a work tree opens");
+	if (!repo)
+		return;
+	is_str(git_object_format(repo), "sha1", "object format sha1");
+	is_int(git_oid_hexsz(repo), 40, "ids are 40 hex digits");
+	ok(strstr(git_repo_dir(repo), "/r1/.git") != NULL, "absolute git dir %s",
+	   git_repo_dir(repo));
+
+	ok(git_resolve_commit(repo, "HEAD~1", oid) == 0 && !strcmp(oid, c1), "HEAD~1 resolves");
+	ok(git_resolve_commit(repo, "no-such-branch", oid) < 0, "a missing rev fails");
+	ok(git_resolve_commit(repo, "--output=/tmp/x", oid) < 0, "an option-like rev is refused");
+
+	memset(&s, 0, sizeof(s));
+	ok(git_changed_paths(repo, c1, c2, on_change, &s) == 0, "diff c1..c2 runs");
+	is_str(s.list, "M:k8s/web/deploy.yaml A:k8s/web/new.yaml D:k8s/web/svc.yaml",
+	       "changed paths, sorted, with status");
+
+	memset(&s, 0, sizeof(s));
+	ok(git_changed_paths(repo, c2, "0000000000000000000000000000000000000000", on_change,
+			     &s) == 0 && !s.list[0], "a deleted ref changes nothing");
+	memset(&s, 0, sizeof(s));
+	ok(git_changed_paths(repo, "0000000000000000000000000000000000000000", c2, on_change,
+			     &s) == 0 && !s.list[0], "a new ref at an existing commit changes nothing");
+	ok(git_changed_paths(repo, "abc", c2, on_change, &s) < 0, "a malformed id is refused");
+
+	/* a commit on no ref: like a new branch being pushed */
+	git(dir, NULL, "checkout", "-q", "-b", "topic", NULL);
+	WRITE(dir, "k8s/webapp/x.yaml", "kind: ConfigMap\ndata: {}\n");
+	git(dir, NULL, "commit", "-q", "-am", "three", NULL);
+	c3 = head(dir, "HEAD");
+	WRITE(dir, "k8s/top.yaml", "kind: Namespace\nmetadata: {}\n");
+	git(dir, NULL, "commit", "-q", "-am", "four", NULL);
+	c4 = head(dir, "HEAD");
+	git(dir, NULL, "checkout", "-q", "main", NULL);
+	git(dir, NULL, "branch", "-q", "-D", "topic", NULL);
+	memset(&s, 0, sizeof(s));
+	ok(git_changed_paths(repo, "0000000000000000000000000000000000000000", c4, on_change,
+			     &s) == 0, "new ref runs");
+	is_str(s.list, "M:k8s/top.yaml M:k8s/webapp/x.yaml",
+	       "a new ref reports only what its new commits changed");
+	/* a forced update from c3 back to c1 */
+	memset(&s, 0, sizeof(s));
+	ok(git_changed_paths(repo, c3, c1, on_change, &s) == 0, "forced update runs");
+	is_str(s.list, "M:k8s/web/deploy.yaml D:k8s/web/new.yaml A:k8s/web/svc.yaml "
+	       "M:k8s/webapp/x.yaml", "a forced update diffs the two tips");
+	memset(&s, 0, sizeof(s));
+	git_changed_paths(repo, c2, c3, on_change, &s);
+	is_str(s.list, "M:k8s/webapp/x.yaml", "a fast-forward diffs old..new");
+
+	/* trees */
+	memset(&s, 0, sizeof(s));
+	ok(git_tree_files(repo, c2, "k8s/web", GIT_TREE_RECURSIVE, on_entry, &s) == 0, "ls-tree");
+	is_str(s.list, "blob:100644:k8s/web/deploy.yaml blob:100644:k8s/web/new.yaml",
+	       "a prefix matches whole components (not k8s/webapp)");
+	memset(&s, 0, sizeof(s));
+	git_tree_files(repo, c2, "k8s/", 0, on_entry, &s);
+	is_str(s.list, "blob:100644:k8s/top.yaml tree:40000:k8s/web tree:40000:k8s/webapp",
+	       "a directory's direct entries");
+	memset(&s, 0, sizeof(s));
+	git_tree_files(repo, c2, NULL, 0, on_entry, &s);
+	is_str(s.list, "blob:100644:README tree:40000:k8s", "the root's entries");
+	memset(&s, 0, sizeof(s));
+	ok(git_tree_files(repo, c2, "nope", GIT_TREE_RECURSIVE, on_entry, &s) == 0 && !s.list[0],
+	   "a missing prefix lists nothing");
+	memset(&s, 0, sizeof(s));
+	git_tree_files(repo, c2, "k8s/top.yaml", GIT_TREE_RECURSIVE, on_entry, &s);
+	is_str(s.list, "blob:100644:k8s/top.yaml", "a file prefix lists the file");
+	memset(&s, 0, sizeof(s));
+	git_tree_files(repo, c2, "k8s/*", GIT_TREE_RECURSIVE, on_entry, &s);
+	is_str(s.list, "", "prefixes are literal, not globs");
+	n = 0;
+	is_int(git_tree_files(repo, c2, NULL, GIT_TREE_RECURSIVE, stop_at_first, &n), 42,
+	       "the callback can stop the walk");
+	is_int(n, 1, "after one entry");
+
+	/* blobs */
+	ok(git_read_blob(repo, "HEAD:k8s/web/deploy.yaml", &b) == 0, "read rev:path");
+	is_str(b.data, "kind: Deployment\nmetadata: {}\n", "its bytes");
+	is_int(git_read_blob(repo, "HEAD:no/such/file", &b), 1, "a missing path is 1");
+	ok(git_read_blob(repo, "HEAD:k8s", &b) < 0, "a tree is not a blob");
+	ok(git_read_object(repo, "HEAD:k8s", &type, &b) == 0 && !strcmp(type, "tree"),
+	   "but it is an object");
+	ok(git_read_blob(repo, "HEAD:README", &small) < 0 && small.toobig, "over the cap fails");
+	ok(git_read_blob(repo, "HEAD:README", &b) == 0 && !strcmp(b.data, "hello\n"),
+	   "and the stream is still in step");
+	ok(git_read_blob(repo, "bad\nname", &b) < 0, "a name with a newline is refused");
+
+	/* config */
+	git(dir, NULL, "config", "tidegate.failOpen", "yes", NULL);
+	git(dir, NULL, "config", "--add", "tidegate.paths", "k8s/*", NULL);
+	git(dir, NULL, "config", "--add", "tidegate.paths", "apps/**", NULL);
+	git(dir, NULL, "config", "tidegate.strict", "maybe", NULL);
+	git(dir, NULL, "config", "other.key", "x", NULL);
+	ok(git_config_load(repo, "tidegate.") == 0, "config loads");
+	is_int(git_config_bool(repo, "tidegate.failopen", 0), 1, "bool yes, case-insensitive key");
+	is_int(git_config_bool(repo, "tidegate.allowBypass", 0), 0, "an unset bool is the default");
+	is_int(git_config_bool(repo, "tidegate.strict", 0), -1, "a bad bool is -1");
+	is_str(git_config_get(repo, "other.key"), NULL, "keys outside the prefix are not loaded");
+	{
+		size_t pos = 0;
+		const char *a = git_config_next(repo, "tidegate.paths", &pos);
+		const char *b2 = git_config_next(repo, "tidegate.paths", &pos);
+
+		ok(a && b2 && !strcmp(a, "k8s/*") && !strcmp(b2, "apps/**") &&
+		   !git_config_next(repo, "tidegate.paths", &pos), "multi-valued key in order");
+	}
+
+	/* deadline */
+	git_repo_set_deadline(repo, monotonic_ms() - 1);
+	ok(git_tree_files(repo, c2, NULL, 0, on_entry, &s) < 0 && git_repo_timed_out(repo),
+	   "a passed deadline fails the operation and says so");
+	ok(git_read_blob(repo, "HEAD:README", &b) < 0, "cat-file too");
+
+	git_repo_free(repo);
+	buf_release(&b);
+	buf_release(&small);
+	free(c1);
+	free(c2);
+	free(c3);
+	free(c4);
+	free(dir);
+}
+
+static void test_sha256_repo(void)
+{
+	char *dir = xstrfmt("%s/r256", tmp);
+	const char *zero64 = "0000000000000000000000000000000000000000000000000000000000000000";
+	struct git_repo *repo;
+	struct seen s;
+	struct buf b = BUF_INIT(1024);
+	char *c1;
+
+	if (git(tmp, NULL, "init", "-q", "--bare", "--object-format=sha256", dir, NULL) < 0) {
+		ok(1, "# skip sha256 repositories unsupported");
+		free(dir);
+		return;
+	}
+	free(dir);
+	dir = xstrfmt("%s/w256", tmp);
+	git(tmp, NULL, "init", "-q", "-b", "main", "--object-format=sha256", dir, NULL);
+	WRITE(dir, "a.yaml", "a: 1\n");
+	git(dir, NULL, "add", ".", NULL);
+	git(dir, NULL, "commit", "-q", "-m", "one", NULL);
+	c1 = head(dir, "HEAD");
+	repo = git_repo_open(dir);
+	ok(repo && !strcmp(git_object_format(repo), "sha256"), "sha256 repository");
+	if (repo) {
+		is_int(strlen(c1), 64, "64-digit ids");
+		ok(git_changed_paths(repo, "0000000000000000000000000000000000000000", c1,
+				     on_change, &s) < 0, "a 40-zero id is refused in sha256");
+		/* the branch exists, so detach and drop it to see c1 as new history */
+		git(dir, NULL, "update-ref", "-d", "refs/heads/main", NULL);
+		memset(&s, 0, sizeof(s));
+		ok(git_changed_paths(repo, zero64, c1, on_change, &s) == 0, "new root history");
+		is_str(s.list, "A:a.yaml", "diffed against the sha256 empty tree");
+		ok(git_read_blob(repo, c1, &b) < 0, "a commit is not a blob");
+		memset(&s, 0, sizeof(s));
+		git_tree_files(repo, c1, NULL, GIT_TREE_RECURSIVE, on_entry, &s);
+		is_str(s.list, "blob:100644:a.yaml", "ls-tree with 64-digit ids");
+	}
+	git_repo_free(repo);
+	buf_release(&b);
+	free(c1);
+	free(dir);
+}
+
+static void test_not_a_repo(void)
+{
+	struct git_repo *repo;
+
+	log_set_level(LOGL_ERROR + 0);
+	repo = git_repo_open(tmp);
+	ok(repo == NULL, "a plain directory is not a repository");
+	git_repo_free(repo);
+}
+
+int main(void)
+{
+	char *home;
+
+	log_init("t-git", LOGL_ERROR, LOG_FORMAT_TEXT);
+	/* the failures tested below log errors on purpose: keep them out of the TAP stream */
+	if (!getenv("TIDEGATE_TEST_VERBOSE"))
+		log_set_fd(open("/dev/null", O_WRONLY | O_CLOEXEC));
+	snprintf(tmp, sizeof(tmp), "%s/t-git.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(tmp)) {
+		printf("Bail out! mkdtemp\n");
+		return 1;
+	}
+	home = xstrfmt("%s/home", tmp);
+	mkdir(home, 0755);
+	setenv("HOME", home, 1);
+	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
+	unsetenv("GIT_DIR");
+	test_basics();
+	test_not_a_repo();
+	test_sha1_repo();
+	test_sha256_repo();
+	{
+		const char *rm[] = { "rm", "-rf", tmp, NULL };
+		struct spawn sp = SPAWN_INIT;
+		struct spawn_result r = SPAWN_RESULT_INIT(1024, 1024);
+
+		sp.argv = rm;
+		spawn_run(&sp, NULL, 0, 20000, &r);
+		spawn_result_release(&r);
+	}
+	free(home);
+	return done_testing();
+}
