@@ -36,7 +36,7 @@ static int b64val(int c)
 	return -1;
 }
 
-char *base64_decode(const char *in, size_t inlen, size_t *outlen)
+char *kube_base64_decode(const char *in, size_t inlen, size_t *outlen)
 {
 	char *out = xmalloc(inlen / 4 * 3 + 4);
 	size_t n = 0, i;
@@ -276,7 +276,7 @@ static int load_pem(const struct kcfile *f, const struct ynode *map, const char 
 	if (data) {
 		if (strlen(data) > KUBECONFIG_MAX_PEM * 4 / 3 + 4)
 			return error("%s: %s: larger than %u bytes", f->path, field, KUBECONFIG_MAX_PEM);
-		*out = base64_decode(data, strlen(data), outlen);
+		*out = kube_base64_decode(data, strlen(data), outlen);
 		if (!*out)
 			return error("%s: %s: not valid base64", f->path, field);
 		return 0;

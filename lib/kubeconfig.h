@@ -119,6 +119,6 @@ void kubeconfig_invalidate(struct kubeconfig *kc);
 void kubeconfig_release(struct kubeconfig *kc);
 
 /* Decodes standard base64 (whitespace ignored). Caller frees; NULL when invalid. */
-char *base64_decode(const char *in, size_t inlen, size_t *outlen);
+char *kube_base64_decode(const char *in, size_t inlen, size_t *outlen);
 
 #endif
