@@ -154,21 +154,52 @@ void findings_sort(struct findings *fs)
 		qsort(fs->v, fs->n, sizeof(*fs->v), cmp_finding);
 }
 
+static void finding_free(struct finding *f)
+{
+	free(f->path);
+	free(f->rule);
+	free(f->msg);
+	free(f->hint);
+	free(f->jpath);
+	free(f->object);
+	free(f->ignore_reason);
+}
+
+void findings_move(struct findings *dst, struct findings *src)
+{
+	size_t max = dst->max ? dst->max : FINDINGS_DEFAULT_MAX, i;
+
+	for (i = 0; i < src->n; i++) {
+		struct finding *f = &src->v[i];
+
+		if (f->sev == SEV_OFF) {
+			finding_free(f);
+			continue;
+		}
+		if (!f->ignored)
+			count(dst, f->sev, 1);
+		if (dst->n >= max) {
+			dst->dropped++;
+			finding_free(f);
+			continue;
+		}
+		XGROW(dst->v, dst->n + 1, dst->alloc);
+		dst->v[dst->n++] = *f;
+	}
+	dst->dropped += src->dropped;
+	free(src->v);
+	src->v = NULL;
+	src->n = src->alloc = 0;
+	src->nerr = src->nwarn = src->ninfo = 0;
+	src->dropped = 0;
+}
+
 void findings_release(struct findings *fs)
 {
 	size_t i;
 
-	for (i = 0; i < fs->n; i++) {
-		struct finding *f = &fs->v[i];
-
-		free(f->path);
-		free(f->rule);
-		free(f->msg);
-		free(f->hint);
-		free(f->jpath);
-		free(f->object);
-		free(f->ignore_reason);
-	}
+	for (i = 0; i < fs->n; i++)
+		finding_free(&fs->v[i]);
 	free(fs->v);
 	fs->v = NULL;
 	fs->n = fs->alloc = 0;

@@ -57,5 +57,11 @@ void finding_ignore(struct findings *fs, struct finding *f, const char *reason);
 /* Sorts by path, line, col, rule: the order every report uses. */
 void findings_sort(struct findings *fs);
 void findings_release(struct findings *fs);
+/*
+ * Moves every finding of src to the end of dst (src is left empty),
+ * counting each by its current sev and ignored flag; findings whose sev
+ * was set to SEV_OFF are dropped. dst's cap applies.
+ */
+void findings_move(struct findings *dst, struct findings *src);
 
 #endif

@@ -39,6 +39,7 @@ struct ychunk {
 
 struct yarena {
 	struct ychunk *head;
+	size_t next;		/* size of the next chunk: small files stay small */
 };
 
 #define YARENA_CHUNK (64 * 1024)
@@ -51,12 +52,18 @@ static void *arena_alloc(struct yarena *a, size_t n)
 
 	n = (n + align - 1) & ~(align - 1);
 	if (!c || c->size - c->used < n) {
-		size_t size = n > YARENA_CHUNK / 2 ? n : YARENA_CHUNK;
+		size_t size;
+
+		if (a->next < 1024)
+			a->next = 1024;
+		size = n > a->next / 2 ? n : a->next;
+		if (a->next < YARENA_CHUNK)
+			a->next *= 2;
 
 		c = xmalloc(sizeof(*c) + size);
 		c->size = size;
 		c->used = 0;
-		if (a->head && n > YARENA_CHUNK / 2) {
+		if (a->head && size == n) {
 			/* a big block: keep the current chunk for small ones */
 			c->next = a->head->next;
 			a->head->next = c;
