@@ -12,6 +12,7 @@
 
 /* Keep sorted by name; each line is one subcommand. */
 static const struct cli_command commands[] = {
+	{ "schema", cmd_schema, "make schema directories (pull from a cluster, compact)" },
 	{ "version", cmd_version, "print the version" },
 };
 

@@ -1,0 +1,1850 @@
+/*
+ * schema.c - OpenAPI v3 validation of Kubernetes objects (schema.h).
+ *
+ * Schemas (cJSON, from a schema directory or a CRD) are compiled once
+ * into struct snode trees: $refs resolved and cached per document, the
+ * Kubernetes extensions turned into flags. Validation then walks an
+ * object's ynode tree against its snode tree with no JSON in sight.
+ *
+ * Strictness follows what the API server does with `kubectl apply
+ * --validate=strict` / server-side apply: unknown fields, wrong scalar
+ * types (a YAML int where a string is wanted), missing required fields,
+ * values outside an enum, bad quantities and duplicate keys in
+ * x-kubernetes-list-type=map lists are errors. Where Kubernetes is lenient
+ * we are too: null is accepted anywhere in built-in types (Go decoding
+ * ignores it), anyOf/oneOf are "any branch fits", and the branches of
+ * allOf/anyOf/oneOf never report unknown fields.
+ */
+#include "schema.h"
+#include "buf.h"
+#include "log.h"
+#include "openapi.h"
+#include "xalloc.h"
+#include "yaml.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- a small string-keyed hash map ---------------------------------- */
+
+struct smap_entry {
+	char *key;
+	void *val;
+	struct smap_entry *next;
+};
+
+struct smap {
+	struct smap_entry **b;
+	size_t nb, n;
+};
+
+static size_t smap_hash(const char *s)
+{
+	size_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static struct smap_entry *smap_find(const struct smap *m, const char *key)
+{
+	struct smap_entry *e;
+
+	if (!m->nb)
+		return NULL;
+	for (e = m->b[smap_hash(key) & (m->nb - 1)]; e; e = e->next)
+		if (!strcmp(e->key, key))
+			return e;
+	return NULL;
+}
+
+static void *smap_get(const struct smap *m, const char *key, int *found)
+{
+	struct smap_entry *e = smap_find(m, key);
+
+	if (found)
+		*found = e != NULL;
+	return e ? e->val : NULL;
+}
+
+static void smap_put(struct smap *m, const char *key, void *val)
+{
+	struct smap_entry *e = smap_find(m, key);
+	size_t i, h;
+
+	if (e) {
+		e->val = val;
+		return;
+	}
+	if (m->n + 1 > m->nb) {
+		size_t nb = m->nb ? m->nb * 2 : 64;
+		struct smap_entry **b = xcalloc(nb, sizeof(*b));
+
+		for (i = 0; i < m->nb; i++) {
+			struct smap_entry *x, *next;
+
+			for (x = m->b[i]; x; x = next) {
+				next = x->next;
+				h = smap_hash(x->key) & (nb - 1);
+				x->next = b[h];
+				b[h] = x;
+			}
+		}
+		free(m->b);
+		m->b = b;
+		m->nb = nb;
+	}
+	e = xmalloc(sizeof(*e));
+	e->key = xstrdup(key);
+	e->val = val;
+	h = smap_hash(key) & (m->nb - 1);
+	e->next = m->b[h];
+	m->b[h] = e;
+	m->n++;
+}
+
+static void smap_release(struct smap *m, void (*free_val)(void *))
+{
+	size_t i;
+
+	for (i = 0; i < m->nb; i++) {
+		struct smap_entry *e, *next;
+
+		for (e = m->b[i]; e; e = next) {
+			next = e->next;
+			if (free_val)
+				free_val(e->val);
+			free(e->key);
+			free(e);
+		}
+	}
+	free(m->b);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- compiled schemas ----------------------------------------------- */
+
+enum {
+	ST_BOOL = 1 << 0,
+	ST_INT = 1 << 1,
+	ST_NUM = 1 << 2,
+	ST_STR = 1 << 3,
+	ST_OBJ = 1 << 4,
+	ST_ARR = 1 << 5,
+};
+
+enum {
+	SN_NULLABLE = 1 << 0,	/* null is a valid value */
+	SN_PRESERVE = 1 << 1,	/* x-kubernetes-preserve-unknown-fields */
+	SN_INTORSTR = 1 << 2,	/* IntOrString */
+	SN_QUANTITY = 1 << 3,	/* resource.Quantity */
+	SN_EMBEDDED = 1 << 4,	/* x-kubernetes-embedded-resource */
+	SN_CLOSED = 1 << 5,	/* fields not in properties are unknown */
+	SN_ADDL_ANY = 1 << 6,	/* additionalProperties: true */
+	SN_LIST_MAP = 1 << 7,
+	SN_LIST_SET = 1 << 8,
+	SN_NULL_OK = 1 << 9,	/* built-in type: Go decoding accepts null anywhere */
+	SN_OPEN_META = 1 << 10,	/* a metadata field left as a bare object */
+};
+
+enum sformat {
+	SF_NONE,
+	SF_INT32,
+	SF_BYTE,
+	SF_DATETIME,
+};
+
+/* One enum value: 's'tring, 'n'umber, 'b'ool or 'z' null (str points into the schema). */
+struct senum {
+	char kind;
+	const char *str;
+	double num;
+};
+
+struct sprop {
+	const char *name;
+	struct snode *s;
+};
+
+struct snode {
+	unsigned types;		/* ST_* accepted; 0 for any */
+	unsigned flags;		/* SN_* */
+	enum sformat format;
+	struct sprop *props;	/* sorted by name */
+	size_t nprops;
+	struct snode *addl;	/* additionalProperties schema */
+	struct snode *items;
+	const char **required;
+	size_t nrequired;
+	struct senum *enums;	/* enum values, or NULL */
+	size_t nenums;
+	const char **map_keys;	/* x-kubernetes-list-map-keys */
+	size_t nmap_keys;
+	struct snode **all;	/* allOf (and a $ref beside other keywords) */
+	size_t nall;
+	struct snode **any;	/* anyOf / oneOf, lenient: one branch must fit */
+	size_t nany;
+	const char *name;	/* component name, for messages; or NULL */
+	char *deftext;		/* a scalar default, as text (list-map keys) */
+};
+
+/* One loaded set of schemas: a <gv>.json file, meta.json or one CRD version. */
+struct sdoc {
+	cJSON *root;
+	const cJSON *schemas;	/* components.schemas, or NULL */
+	struct smap compiled;	/* name -> struct snode * */
+	int builtin;		/* compiling a built-in type now (null_ok, open objects) */
+	int base_builtin;	/* the file holds built-in types (names io.k8s.*) */
+};
+
+/* A schema directory and its index. */
+struct sdir {
+	char *path;
+	int loaded, failed;
+	char *version;
+	struct smap kinds;	/* "group/version/kind" -> struct skind * */
+	struct smap docs;	/* file -> struct sdoc * (NULL: failed) */
+};
+
+struct skind {
+	char *file;		/* NULL for CRD kinds */
+	char *schema;
+	int namespaced;
+	struct snode *root;	/* compiled, once looked up */
+	struct sdoc *doc;
+	int resolved;
+	const struct ynode *crd_schema;	/* CRD kinds: openAPIV3Schema, compiled on first use */
+	int crd_preserve;
+};
+
+struct schema_store {
+	struct sdir dirs[2];	/* [0] --schema-dir, [1] bundled */
+	size_t ndirs;
+	struct smap crds;	/* "group/version/kind" -> struct skind * (root set) */
+	struct smap cache;	/* "group/version/kind" -> struct skind * or NULL */
+	struct sdoc **docs;	/* every sdoc, to free */
+	size_t ndocs, alloc_docs;
+	struct snode **nodes;	/* every snode, to free */
+	size_t nnodes, alloc_nodes;
+	struct snode *meta;	/* ObjectMeta for objects that leave metadata open */
+	int meta_tried;
+	struct snode any;	/* accepts anything */
+};
+
+static struct snode *snode_new(struct schema_store *st)
+{
+	struct snode *s = xcalloc(1, sizeof(*s));
+
+	XGROW(st->nodes, st->nnodes + 1, st->alloc_nodes);
+	st->nodes[st->nnodes++] = s;
+	return s;
+}
+
+static void snode_free(struct snode *s)
+{
+	free(s->props);
+	free(s->required);
+	free(s->map_keys);
+	free(s->all);
+	free(s->any);
+	free(s->deftext);
+	free(s->enums);
+	free(s);
+}
+
+static int sprop_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct sprop *)a)->name, ((const struct sprop *)b)->name);
+}
+
+static const struct sprop *snode_prop(const struct snode *s, const char *name)
+{
+	struct sprop key = { name, NULL };
+
+	if (!s->nprops)
+		return NULL;
+	return bsearch(&key, s->props, s->nprops, sizeof(key), sprop_cmp);
+}
+
+struct sv {
+	const cJSON *j;
+	const struct ynode *y;
+};
+
+static struct snode *compile(struct schema_store *st, struct sdoc *d, struct sv j, int depth);
+static struct snode *resolve(struct schema_store *st, struct sdoc *d, const char *name, int depth);
+
+static unsigned type_bits(const char *t)
+{
+	if (!strcmp(t, "string"))
+		return ST_STR;
+	if (!strcmp(t, "integer"))
+		return ST_INT;
+	if (!strcmp(t, "number"))
+		return ST_NUM | ST_INT;
+	if (!strcmp(t, "boolean"))
+		return ST_BOOL;
+	if (!strcmp(t, "object"))
+		return ST_OBJ;
+	if (!strcmp(t, "array"))
+		return ST_ARR;
+	return 0;
+}
+
+/*
+ * A read-only view of a schema in either form: cJSON (schema files) or
+ * the YAML tree of a CRD (compiled in place, with no conversion).
+ */
+struct sv_iter {
+	struct sv parent;
+	const cJSON *cur;
+	size_t i;
+};
+
+static const struct sv sv_none = { NULL, NULL };
+
+static int sv_ok(struct sv v)
+{
+	return v.j || v.y;
+}
+
+static int sv_is_obj(struct sv v)
+{
+	return v.j ? cJSON_IsObject(v.j) : v.y && v.y->kind == YN_MAP;
+}
+
+static int sv_is_arr(struct sv v)
+{
+	return v.j ? cJSON_IsArray(v.j) : v.y && v.y->kind == YN_SEQ;
+}
+
+static struct sv sv_get(struct sv v, const char *key)
+{
+	struct sv r = sv_none;
+
+	if (v.j)
+		r.j = cJSON_GetObjectItemCaseSensitive(v.j, key);
+	else if (v.y)
+		r.y = ynode_get(v.y, key);
+	return r;
+}
+
+/* A string scalar's text, or NULL. */
+static const char *sv_str(struct sv v)
+{
+	if (v.j)
+		return cJSON_GetStringValue(v.j);
+	if (v.y && v.y->kind == YN_SCALAR && v.y->stype == YS_STRING)
+		return v.y->str;
+	return NULL;
+}
+
+static int sv_true(struct sv v)
+{
+	if (v.j)
+		return cJSON_IsTrue(v.j);
+	return v.y && v.y->kind == YN_SCALAR && v.y->stype == YS_BOOL && v.y->str &&
+	       (v.y->str[0] == 't' || v.y->str[0] == 'T');
+}
+
+static size_t sv_count(struct sv v)
+{
+	if (v.j)
+		return (cJSON_IsArray(v.j) || cJSON_IsObject(v.j)) ? (size_t)cJSON_GetArraySize(v.j) : 0;
+	if (v.y && v.y->kind != YN_SCALAR)
+		return v.y->n;
+	return 0;
+}
+
+static void sv_iter_init(struct sv_iter *it, struct sv v)
+{
+	it->parent = v;
+	it->cur = v.j ? v.j->child : NULL;
+	it->i = 0;
+}
+
+/* Next item of an array, or value of an object (its key in *key). */
+static int sv_next(struct sv_iter *it, struct sv *out, const char **key)
+{
+	*out = sv_none;
+	if (key)
+		*key = NULL;
+	if (it->parent.j) {
+		if (!it->cur)
+			return 0;
+		out->j = it->cur;
+		if (key)
+			*key = it->cur->string;
+		it->cur = it->cur->next;
+		return 1;
+	}
+	if (!it->parent.y || it->parent.y->kind == YN_SCALAR || it->i >= it->parent.y->n)
+		return 0;
+	if (it->parent.y->kind == YN_MAP) {
+		const struct ynode *k = it->parent.y->kids[2 * it->i];
+
+		out->y = it->parent.y->kids[2 * it->i + 1];
+		if (key)
+			*key = k->kind == YN_SCALAR ? k->str : NULL;
+	} else {
+		out->y = it->parent.y->kids[it->i];
+	}
+	it->i++;
+	return 1;
+}
+
+/* A scalar as an enum value. */
+static void senum_set(struct senum *e, struct sv v)
+{
+	memset(e, 0, sizeof(*e));
+	if (v.j) {
+		if (cJSON_IsString(v.j)) {
+			e->kind = 's';
+			e->str = v.j->valuestring;
+		} else if (cJSON_IsNumber(v.j)) {
+			e->kind = 'n';
+			e->num = v.j->valuedouble;
+		} else if (cJSON_IsBool(v.j)) {
+			e->kind = 'b';
+			e->str = cJSON_IsTrue(v.j) ? "true" : "false";
+		} else if (cJSON_IsNull(v.j)) {
+			e->kind = 'z';
+		}
+		return;
+	}
+	if (!v.y || v.y->kind != YN_SCALAR)
+		return;
+	switch (v.y->stype) {
+	case YS_STRING:
+		e->kind = 's';
+		e->str = v.y->str;
+		break;
+	case YS_INT:
+	case YS_FLOAT:
+		e->kind = 'n';
+		e->num = strtod(v.y->str, NULL);
+		break;
+	case YS_BOOL:
+		e->kind = 'b';
+		e->str = sv_true(v) ? "true" : "false";
+		break;
+	case YS_NULL:
+		e->kind = 'z';
+		break;
+	}
+}
+
+static struct snode **compile_list(struct schema_store *st, struct sdoc *d, struct sv arr,
+				   size_t *n, int depth)
+{
+	struct snode **v;
+	struct sv_iter it;
+	struct sv x;
+	size_t i = 0;
+
+	*n = sv_count(arr);
+	if (!*n)
+		return NULL;
+	v = xcalloc(*n, sizeof(*v));
+	sv_iter_init(&it, arr);
+	while (i < *n && sv_next(&it, &x, NULL))
+		v[i++] = compile(st, d, x, depth + 1);
+	*n = i;
+	return v;
+}
+
+static const char **string_list(struct sv arr, size_t *n)
+{
+	const char **v;
+	struct sv_iter it;
+	struct sv x;
+	size_t i = 0, max = sv_count(arr);
+
+	*n = 0;
+	if (!sv_is_arr(arr) || !max)
+		return NULL;
+	v = xcalloc(max, sizeof(*v));
+	sv_iter_init(&it, arr);
+	while (i < max && sv_next(&it, &x, NULL))
+		if (sv_str(x))
+			v[i++] = sv_str(x);
+	*n = i;
+	return v;
+}
+
+/* A CRD's quantity fields: int-or-string with the Quantity pattern. */
+static int is_quantity_pattern(const char *p)
+{
+	return p && strstr(p, "[KMGTPE]i)") && strstr(p, "[eE]");
+}
+
+static void compile_into(struct schema_store *st, struct sdoc *d, struct snode *s,
+			 struct sv j, int depth)
+{
+	struct sv it, addl, t;
+	const char *fmt, *ref;
+
+	if (!sv_is_obj(j) || depth > 64)
+		return;
+	if (d->builtin)
+		s->flags |= SN_NULL_OK;
+	ref = sv_str(sv_get(j, "$ref"));
+	if (ref && !strncmp(ref, OPENAPI_REF_PREFIX, strlen(OPENAPI_REF_PREFIX))) {
+		struct snode *r = resolve(st, d, ref + strlen(OPENAPI_REF_PREFIX), depth + 1);
+
+		if (r) {
+			s->all = xcalloc(1, sizeof(*s->all));
+			s->all[s->nall++] = r;
+		}
+	}
+	fmt = sv_str(sv_get(j, "type"));
+	if (fmt)
+		s->types = type_bits(fmt);
+	fmt = sv_str(sv_get(j, "format"));
+	if (fmt) {
+		if (!strcmp(fmt, "int-or-string"))
+			s->flags |= SN_INTORSTR;
+		else if (!strcmp(fmt, "int32"))
+			s->format = SF_INT32;
+		else if (!strcmp(fmt, "byte"))
+			s->format = SF_BYTE;
+		else if (!strcmp(fmt, "date-time"))
+			s->format = SF_DATETIME;
+	}
+	if (sv_true(sv_get(j, "nullable")))
+		s->flags |= SN_NULLABLE;
+	if (sv_true(sv_get(j, "x-kubernetes-preserve-unknown-fields")))
+		s->flags |= SN_PRESERVE;
+	if (sv_true(sv_get(j, "x-kubernetes-int-or-string"))) {
+		s->flags |= SN_INTORSTR;
+		if (is_quantity_pattern(sv_str(sv_get(j, "pattern"))))
+			s->flags |= SN_QUANTITY;
+	}
+	if (sv_true(sv_get(j, "x-kubernetes-embedded-resource")))
+		s->flags |= SN_EMBEDDED;
+	fmt = sv_str(sv_get(j, "x-kubernetes-list-type"));
+	if (fmt && !strcmp(fmt, "map"))
+		s->flags |= SN_LIST_MAP;
+	else if (fmt && !strcmp(fmt, "set"))
+		s->flags |= SN_LIST_SET;
+	s->map_keys = string_list(sv_get(j, "x-kubernetes-list-map-keys"), &s->nmap_keys);
+	s->required = string_list(sv_get(j, "required"), &s->nrequired);
+	it = sv_get(j, "enum");
+	if (sv_is_arr(it) && sv_count(it)) {
+		struct sv_iter ei;
+		struct sv x;
+		size_t max = sv_count(it);
+
+		s->enums = xcalloc(max, sizeof(*s->enums));
+		sv_iter_init(&ei, it);
+		while (s->nenums < max && sv_next(&ei, &x, NULL))
+			senum_set(&s->enums[s->nenums++], x);
+	}
+	t = sv_get(j, "default");
+	if (sv_str(t)) {
+		s->deftext = xstrdup(sv_str(t));
+	} else if (sv_ok(t)) {
+		struct senum e;
+
+		senum_set(&e, t);
+		if (e.kind == 'n')
+			s->deftext = xstrfmt("%g", e.num);
+	}
+
+	it = sv_get(j, "properties");
+	if (sv_is_obj(it) && sv_count(it)) {
+		struct sv_iter pi;
+		struct sv x;
+		const char *key;
+		size_t n = sv_count(it), i = 0;
+
+		s->props = xcalloc(n, sizeof(*s->props));
+		sv_iter_init(&pi, it);
+		while (i < n && sv_next(&pi, &x, &key)) {
+			if (!key)
+				continue;
+			s->props[i].name = key;
+			s->props[i].s = compile(st, d, x, depth + 1);
+			i++;
+		}
+		s->nprops = i;
+		qsort(s->props, s->nprops, sizeof(*s->props), sprop_cmp);
+		s->flags |= SN_CLOSED;
+		if (!s->types)
+			s->types = ST_OBJ;
+	}
+	addl = sv_get(j, "additionalProperties");
+	if (sv_true(addl))
+		s->flags |= SN_ADDL_ANY;
+	else if (sv_is_obj(addl))
+		s->addl = compile(st, d, addl, depth + 1);
+	if (s->addl || (s->flags & SN_ADDL_ANY))
+		s->flags &= ~SN_CLOSED;
+	/*
+	 * A structural (CRD) object schema with no properties keeps no
+	 * fields; a built-in one with none is free-form (RawExtension,
+	 * FieldsV1).
+	 */
+	if (!d->builtin && s->types == ST_OBJ && !s->nprops && !s->addl &&
+	    !(s->flags & (SN_ADDL_ANY | SN_PRESERVE | SN_EMBEDDED)))
+		s->flags |= SN_CLOSED;
+	if (s->flags & SN_PRESERVE)
+		s->flags &= ~SN_CLOSED;
+
+	it = sv_get(j, "items");
+	if (sv_is_obj(it))
+		s->items = compile(st, d, it, depth + 1);
+
+	it = sv_get(j, "allOf");
+	if (sv_is_arr(it)) {
+		size_t n;
+		struct snode **v = compile_list(st, d, it, &n, depth);
+
+		if (n) {
+			s->all = xreallocarray(s->all, s->nall + n, sizeof(*s->all));
+			memcpy(s->all + s->nall, v, n * sizeof(*v));
+			s->nall += n;
+		}
+		free(v);
+	}
+	if (!(s->flags & SN_INTORSTR)) {
+		struct sv any = sv_get(j, "anyOf");
+		struct sv one = sv_get(j, "oneOf");
+
+		if (sv_is_arr(any))
+			s->any = compile_list(st, d, any, &s->nany, depth);
+		else if (sv_is_arr(one))
+			s->any = compile_list(st, d, one, &s->nany, depth);
+	}
+}
+
+/* Keywords that make a schema more than a wrapper around its allOf/$ref. */
+static int is_wrapper_only(struct sv j)
+{
+	struct sv_iter it;
+	struct sv x;
+	const char *k;
+
+	sv_iter_init(&it, j);
+	while (sv_next(&it, &x, &k)) {
+		if (!k || (strcmp(k, "allOf") && strcmp(k, "$ref") && strcmp(k, "default") &&
+			   strcmp(k, "description") && strncmp(k, "x-kubernetes-patch", 18)))
+			return 0;
+	}
+	return 1;
+}
+
+static struct snode *compile(struct schema_store *st, struct sdoc *d, struct sv j, int depth)
+{
+	struct snode *s;
+
+	if (!sv_is_obj(j))
+		return &st->any;
+	/* `allOf: [{$ref: X}]` beside a description is X itself: share it. */
+	if (is_wrapper_only(j)) {
+		struct sv all = sv_get(j, "allOf"), only = sv_none;
+		const char *ref = sv_str(sv_get(j, "$ref"));
+
+		if (ref && !sv_ok(all))
+			only = j;
+		else if (!ref && sv_is_arr(all) && sv_count(all) == 1) {
+			struct sv_iter it;
+
+			sv_iter_init(&it, all);
+			sv_next(&it, &only, NULL);
+		}
+		ref = sv_ok(only) ? sv_str(sv_get(only, "$ref")) : NULL;
+		if (ref && sv_count(only) == 1 &&
+		    !strncmp(ref, OPENAPI_REF_PREFIX, strlen(OPENAPI_REF_PREFIX))) {
+			s = resolve(st, d, ref + strlen(OPENAPI_REF_PREFIX), depth + 1);
+			if (s)
+				return s;
+		}
+	}
+	s = snode_new(st);
+	compile_into(st, d, s, j, depth);
+	return s;
+}
+
+static struct snode *resolve(struct schema_store *st, struct sdoc *d, const char *name, int depth)
+{
+	struct sv j = sv_none;
+	struct snode *s;
+	int found, saved;
+
+	s = smap_get(&d->compiled, name, &found);
+	if (found)
+		return s;
+	if (d->schemas)
+		j.j = cJSON_GetObjectItemCaseSensitive(d->schemas, name);
+	if (!j.j) {
+		smap_put(&d->compiled, name, NULL);
+		return NULL;
+	}
+	/* insert before compiling: schemas refer to themselves (JSONSchemaProps) */
+	s = snode_new(st);
+	s->name = j.j->string;
+	smap_put(&d->compiled, name, s);
+	if (!strcmp(name, "io.k8s.apimachinery.pkg.api.resource.Quantity")) {
+		s->flags |= SN_QUANTITY | SN_NULL_OK;
+		return s;
+	}
+	if (!strcmp(name, "io.k8s.apimachinery.pkg.util.intstr.IntOrString")) {
+		s->flags |= SN_INTORSTR | SN_NULL_OK;
+		return s;
+	}
+	saved = d->builtin;
+	d->builtin = d->base_builtin && !strncmp(name, "io.k8s.", 7);
+	compile_into(st, d, s, j, depth);
+	d->builtin = saved;
+	return s;
+}
+
+/* ---- loading -------------------------------------------------------- */
+
+static void sdoc_free(void *p)
+{
+	struct sdoc *d = p;
+
+	if (!d)
+		return;
+	smap_release(&d->compiled, NULL);
+	cJSON_Delete(d->root);
+	free(d);
+}
+
+static struct sdoc *sdoc_new(struct schema_store *st, cJSON *root, int builtin)
+{
+	struct sdoc *d = xcalloc(1, sizeof(*d));
+
+	d->root = root;
+	d->schemas = cJSON_GetObjectItemCaseSensitive(root, "schemas");
+	d->builtin = d->base_builtin = builtin;
+	XGROW(st->docs, st->ndocs + 1, st->alloc_docs);
+	st->docs[st->ndocs++] = d;
+	return d;
+}
+
+static cJSON *read_json(const char *path)
+{
+	struct buf b = BUF_INIT(256u << 20);
+	cJSON *j;
+
+	if (buf_read_file(&b, path) < 0) {
+		if (errno != ENOENT)
+			error_errno("cannot read '%s'", path);
+		buf_release(&b);
+		return NULL;
+	}
+	j = cJSON_ParseWithLength(b.data, b.len);
+	if (!j)
+		error("'%s' is not valid JSON", path);
+	buf_release(&b);
+	return j;
+}
+
+static void skind_free(void *p)
+{
+	struct skind *k = p;
+
+	if (!k)
+		return;
+	free(k->file);
+	free(k->schema);
+	free(k);
+}
+
+static void sdir_release(struct sdir *dir)
+{
+	free(dir->path);
+	free(dir->version);
+	smap_release(&dir->kinds, skind_free);
+	smap_release(&dir->docs, NULL);	/* the sdocs are owned by the store */
+}
+
+static int sdir_load(struct sdir *dir)
+{
+	cJSON *index;
+	const cJSON *row, *kinds, *v;
+	char *path;
+
+	if (dir->loaded)
+		return dir->failed ? -1 : 0;
+	dir->loaded = 1;
+	path = xstrfmt("%s/index.json", dir->path);
+	index = read_json(path);
+	free(path);
+	if (!index) {
+		dir->failed = 1;
+		return -1;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(index, "version");
+	if (cJSON_IsString(v))
+		dir->version = xstrdup(v->valuestring);
+	kinds = cJSON_GetObjectItemCaseSensitive(index, "kinds");
+	cJSON_ArrayForEach(row, kinds) {
+		const char *g = cJSON_GetStringValue(cJSON_GetArrayItem(row, 0));
+		const char *ver = cJSON_GetStringValue(cJSON_GetArrayItem(row, 1));
+		const char *k = cJSON_GetStringValue(cJSON_GetArrayItem(row, 2));
+		const cJSON *ns = cJSON_GetArrayItem(row, 3);
+		const char *file = cJSON_GetStringValue(cJSON_GetArrayItem(row, 4));
+		const char *schema = cJSON_GetStringValue(cJSON_GetArrayItem(row, 5));
+		struct skind *sk;
+		char *key;
+
+		if (!g || !ver || !k || !file || !schema || strchr(file, '/') || file[0] == '.')
+			continue;
+		sk = xcalloc(1, sizeof(*sk));
+		sk->file = xstrdup(file);
+		sk->schema = xstrdup(schema);
+		sk->namespaced = cJSON_IsNumber(ns) ? (int)ns->valuedouble : -1;
+		key = xstrfmt("%s/%s/%s", g, ver, k);
+		skind_free(smap_get(&dir->kinds, key, NULL));
+		smap_put(&dir->kinds, key, sk);
+		free(key);
+	}
+	cJSON_Delete(index);
+	return 0;
+}
+
+static struct sdoc *sdir_doc(struct schema_store *st, struct sdir *dir, const char *file)
+{
+	struct sdoc *d;
+	cJSON *root;
+	char *path;
+	int found;
+
+	d = smap_get(&dir->docs, file, &found);
+	if (found)
+		return d;
+	path = xstrfmt("%s/%s", dir->path, file);
+	root = read_json(path);
+	free(path);
+	d = root ? sdoc_new(st, root, 1) : NULL;
+	smap_put(&dir->docs, file, d);
+	return d;
+}
+
+static int is_dir(const char *p)
+{
+	struct stat sb;
+
+	return !stat(p, &sb) && S_ISDIR(sb.st_mode);
+}
+
+static int has_index(const char *dir)
+{
+	char *p = xstrfmt("%s/index.json", dir);
+	int ok = !access(p, R_OK);
+
+	free(p);
+	return ok;
+}
+
+/* The bundled schema directory, or NULL. */
+static char *find_bundled(void)
+{
+	static const char *const rel[] = {
+		"../share/tidegate/schemas",
+		"../../data/schemas",
+		"../data/schemas",
+	};
+	const char *env = getenv("TIDEGATE_SCHEMAS");
+	char exe[PATH_MAX], *slash;
+	ssize_t n;
+	size_t i;
+
+	if (env && *env)
+		return xstrdup(env);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+				char *p = xstrfmt("%s/%s", exe, rel[i]);
+
+				if (has_index(p))
+					return p;
+				free(p);
+			}
+		}
+	}
+#ifdef TIDEGATE_DATADIR
+	if (has_index(TIDEGATE_DATADIR "/schemas"))
+		return xstrdup(TIDEGATE_DATADIR "/schemas");
+#endif
+	return NULL;
+}
+
+struct schema_store *schema_store_new(const char *schema_dir)
+{
+	struct schema_store *st;
+	char *bundled;
+
+	if (schema_dir) {
+		if (!is_dir(schema_dir)) {
+			error("schema directory '%s' does not exist", schema_dir);
+			return NULL;
+		}
+		if (!has_index(schema_dir)) {
+			error("'%s' is not a schema directory (no index.json; see 'tidegate schema pull')",
+			      schema_dir);
+			return NULL;
+		}
+	}
+	st = xcalloc(1, sizeof(*st));
+	if (schema_dir)
+		st->dirs[st->ndirs++].path = xstrdup(schema_dir);
+	bundled = find_bundled();
+	if (bundled)
+		st->dirs[st->ndirs++].path = bundled;
+	return st;
+}
+
+void schema_store_free(struct schema_store *st)
+{
+	size_t i;
+
+	if (!st)
+		return;
+	for (i = 0; i < st->ndirs; i++)
+		sdir_release(&st->dirs[i]);
+	smap_release(&st->crds, skind_free);
+	smap_release(&st->cache, NULL);
+	for (i = 0; i < st->ndocs; i++)
+		sdoc_free(st->docs[i]);
+	free(st->docs);
+	for (i = 0; i < st->nnodes; i++)
+		snode_free(st->nodes[i]);
+	free(st->nodes);
+	free(st);
+}
+
+const char *schema_store_kube_version(struct schema_store *st)
+{
+	struct sdir *b;
+
+	if (!st->ndirs)
+		return NULL;
+	b = &st->dirs[st->ndirs - 1];
+	if (sdir_load(b) < 0)
+		return NULL;
+	return b->version;
+}
+
+static void compile_crd(struct schema_store *st, struct skind *k);
+
+/* Finds (and compiles) the schema of group/version/kind; NULL when none. */
+static struct skind *lookup(struct schema_store *st, const char *group, const char *version,
+			    const char *kind)
+{
+	char *key = xstrfmt("%s/%s/%s", group, version, kind);
+	struct skind *k;
+	size_t i;
+	int found;
+
+	k = smap_get(&st->cache, key, &found);
+	if (found)
+		goto out;
+	k = smap_get(&st->crds, key, NULL);
+	if (k && !k->resolved)
+		compile_crd(st, k);
+	for (i = 0; !k && i < st->ndirs; i++) {
+		struct sdir *dir = &st->dirs[i];
+
+		if (sdir_load(dir) < 0)
+			continue;
+		k = smap_get(&dir->kinds, key, NULL);
+		if (k && !k->resolved) {
+			k->resolved = 1;
+			k->doc = sdir_doc(st, dir, k->file);
+			k->root = k->doc ? resolve(st, k->doc, k->schema, 0) : NULL;
+		}
+		if (k && !k->root)
+			k = NULL;
+	}
+	smap_put(&st->cache, key, k);
+out:
+	free(key);
+	return k;
+}
+
+int schema_store_namespaced(struct schema_store *st, const char *group, const char *version,
+			    const char *kind)
+{
+	struct skind *k = lookup(st, group, version, kind);
+
+	return k ? k->namespaced : -1;
+}
+
+/* ObjectMeta, for metadata fields a schema leaves open. */
+static struct snode *objectmeta(struct schema_store *st)
+{
+	size_t i;
+
+	if (st->meta_tried)
+		return st->meta;
+	st->meta_tried = 1;
+	for (i = st->ndirs; i-- > 0 && !st->meta;) {
+		struct sdoc *d = sdir_doc(st, &st->dirs[i], "meta.json");
+
+		if (d)
+			st->meta = resolve(st, d, OPENAPI_OBJECTMETA, 0);
+	}
+	return st->meta;
+}
+
+/* ---- CRDs ------------------------------------------------------------ */
+
+static void crd_finding(struct findings *fs, const struct kobj *crd, const struct ynode *at,
+			const char *jpath, const char *msg)
+{
+	struct finding *f;
+
+	if (!at)
+		at = crd->root;
+	f = findings_add(fs, crd->path, at ? at->line : crd->line, at ? at->col : crd->col,
+			 SEV_WARNING, "schema-crd",
+			 "give the CustomResourceDefinition spec.group, spec.names.kind and "
+			 "spec.versions[].schema.openAPIV3Schema",
+			 "%s", msg);
+	if (f) {
+		f->jpath = jpath ? xstrdup(jpath) : NULL;
+		f->object = crd->id ? xstrdup(crd->id) : NULL;
+	}
+}
+
+static int add_crd_version(struct schema_store *st, const char *group, const char *version,
+			   const char *kind, int namespaced, const struct ynode *schema,
+			   int preserve)
+{
+	char *key = xstrfmt("%s/%s/%s", group, version, kind);
+	struct skind *k = smap_get(&st->crds, key, NULL);
+
+	if (!k) {
+		k = xcalloc(1, sizeof(*k));
+		smap_put(&st->crds, key, k);
+	}
+	/* compiled on first use: most sets hold CRDs for kinds they never use */
+	k->resolved = 0;
+	k->root = NULL;
+	k->crd_schema = schema;
+	k->crd_preserve = preserve;
+	k->namespaced = namespaced;
+	/* a kind looked up before its CRD was added must see it */
+	if (smap_find(&st->cache, key))
+		smap_put(&st->cache, key, k);
+	free(key);
+	return 0;
+}
+
+static void compile_crd(struct schema_store *st, struct skind *k)
+{
+	struct sdoc *d = sdoc_new(st, NULL, 0);
+	struct sv j = { NULL, k->crd_schema };
+
+	k->resolved = 1;
+	k->doc = d;
+	k->root = snode_new(st);
+	if (sv_is_obj(j))
+		compile_into(st, d, k->root, j, 0);
+	else
+		k->crd_preserve = 1;
+	if (k->crd_preserve) {
+		k->root->flags |= SN_PRESERVE;
+		k->root->flags &= ~SN_CLOSED;
+	}
+}
+
+int schema_store_add_crd(struct schema_store *st, const struct kobj *crd, struct findings *fs)
+{
+	const struct ynode *spec = ynode_get(crd->root, "spec");
+	const struct ynode *versions = ynode_get(spec, "versions");
+	const char *group = ynode_str(ynode_get(spec, "group"));
+	const char *kind = ynode_str(ynode_path(spec, "names.kind"));
+	const char *scope = ynode_str(ynode_get(spec, "scope"));
+	const struct ynode *legacy = ynode_path(spec, "validation.openAPIV3Schema");
+	const char *legacy_version = ynode_str(ynode_get(spec, "version"));
+	int preserve = ynode_get(spec, "preserveUnknownFields") &&
+		       ynode_get(spec, "preserveUnknownFields")->stype == YS_BOOL &&
+		       !strcmp(ynode_str(ynode_get(spec, "preserveUnknownFields")), "true");
+	int namespaced = scope ? strcmp(scope, "Cluster") != 0 : 1;
+	size_t i, added = 0;
+
+	if (!spec || spec->kind != YN_MAP) {
+		crd_finding(fs, crd, NULL, ".spec", "CustomResourceDefinition has no spec");
+		return -1;
+	}
+	if (!group || !kind) {
+		crd_finding(fs, crd, spec, ".spec",
+			    "CustomResourceDefinition has no spec.group or spec.names.kind");
+		return -1;
+	}
+	if (versions && versions->kind == YN_SEQ) {
+		for (i = 0; i < versions->n; i++) {
+			const struct ynode *v = versions->kids[i];
+			const char *name = ynode_str(ynode_get(v, "name"));
+			const struct ynode *schema = ynode_path(v, "schema.openAPIV3Schema");
+
+			if (!name)
+				continue;
+			if (!schema)
+				schema = legacy;
+			add_crd_version(st, group, name, kind, namespaced, schema, preserve);
+			added++;
+		}
+	} else if (legacy_version) {
+		add_crd_version(st, group, legacy_version, kind, namespaced, legacy, preserve);
+		added++;
+	}
+	if (!added) {
+		crd_finding(fs, crd, spec, ".spec.versions",
+			    "CustomResourceDefinition lists no versions");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- validation ------------------------------------------------------ */
+
+struct vctx {
+	struct schema_store *st;
+	const struct kobj *o;
+	struct findings *fs;
+	struct buf path;	/* JSON path of the node being checked */
+	int probe;		/* > 0: count errors, report nothing */
+	int open;		/* > 0: inside allOf/anyOf branches: no unknown-field checks */
+	size_t errors;
+};
+
+static void report(struct vctx *c, const struct ynode *at, const char *rule, const char *hint,
+		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void report(struct vctx *c, const struct ynode *at, const char *rule, const char *hint,
+		   const char *fmt, ...)
+{
+	struct buf msg = BUF_INIT(4096);
+	struct finding *f;
+	va_list ap;
+
+	c->errors++;
+	if (c->probe)
+		return;
+	va_start(ap, fmt);
+	buf_vaddf(&msg, fmt, ap);
+	va_end(ap);
+	if (!at)
+		at = c->o->root;
+	f = findings_add(c->fs, c->o->path, at ? at->line : c->o->line, at ? at->col : c->o->col,
+			 SEV_ERROR, rule, hint, "%s", msg.data);
+	if (f) {
+		f->jpath = xstrdup(c->path.len ? c->path.data : ".");
+		f->object = c->o->id ? xstrdup(c->o->id) : NULL;
+	}
+	buf_release(&msg);
+}
+
+static int plain_key(const char *k)
+{
+	const char *s;
+
+	if (!*k)
+		return 0;
+	for (s = k; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+			return 0;
+	return 1;
+}
+
+static size_t path_push_key(struct buf *p, const char *k)
+{
+	size_t len = p->len;
+
+	if (plain_key(k)) {
+		buf_addch(p, '.');
+		buf_addstr(p, k);
+	} else {
+		buf_addch(p, '[');
+		buf_add_json_str(p, k);
+		buf_addch(p, ']');
+	}
+	return len;
+}
+
+static size_t path_push_index(struct buf *p, size_t i)
+{
+	size_t len = p->len;
+
+	buf_addf(p, "[%zu]", i);
+	return len;
+}
+
+/* A scalar for a message: quoted, shortened. */
+static const char *show(const struct ynode *n, char *out, size_t size)
+{
+	const char *s = n->str ? n->str : "";
+	size_t len = strlen(s);
+
+	if (len > 40)
+		snprintf(out, size, "\"%.37s...\"", s);
+	else
+		snprintf(out, size, "\"%s\"", s);
+	return out;
+}
+
+static const char *ytype_name(const struct ynode *n)
+{
+	if (n->kind == YN_MAP)
+		return "object";
+	if (n->kind == YN_SEQ)
+		return "array";
+	switch (n->stype) {
+	case YS_STRING:
+		return "string";
+	case YS_INT:
+		return "integer";
+	case YS_FLOAT:
+		return "number";
+	case YS_BOOL:
+		return "boolean";
+	case YS_NULL:
+		return "null";
+	}
+	return "value";
+}
+
+static void types_text(unsigned t, struct buf *b)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {
+		{ ST_STR, "string" }, { ST_INT, "integer" }, { ST_NUM, "number" },
+		{ ST_BOOL, "boolean" }, { ST_OBJ, "object" }, { ST_ARR, "array" },
+	};
+	size_t i;
+
+	if (t & ST_NUM)
+		t &= ~ST_INT;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!(t & names[i].bit))
+			continue;
+		if (b->len)
+			buf_addstr(b, " or ");
+		buf_addstr(b, names[i].name);
+	}
+}
+
+static int float_is_integral(const struct ynode *n)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(n->str, &end);
+	return !*end && !errno && isfinite(d) && d == floor(d) && fabs(d) < 9.2e18;
+}
+
+/* The ST_* bit of a node (0 for null). */
+static unsigned ytype_bit(const struct ynode *n, unsigned want)
+{
+	if (n->kind == YN_MAP)
+		return ST_OBJ;
+	if (n->kind == YN_SEQ)
+		return ST_ARR;
+	switch (n->stype) {
+	case YS_STRING:
+		return ST_STR;
+	case YS_INT:
+		return ST_INT;
+	case YS_FLOAT:
+		/* 3.0 decodes into an int field: sigs.k8s.io/yaml writes it as 3 */
+		if ((want & ST_INT) && !(want & ST_NUM) && float_is_integral(n))
+			return ST_INT;
+		return ST_NUM;
+	case YS_BOOL:
+		return ST_BOOL;
+	case YS_NULL:
+		return 0;
+	}
+	return 0;
+}
+
+/*
+ * Kubernetes resource.Quantity syntax:
+ *   sign? (digits | digits.digits | digits. | .digits)
+ *   (Ki|Mi|Gi|Ti|Pi|Ei | m|k|M|G|T|P|E | [eE] sign? digits)?
+ */
+int schema_quantity_valid(const char *s)
+{
+	size_t digits = 0;
+
+	if (*s == '+' || *s == '-')
+		s++;
+	while (*s >= '0' && *s <= '9')
+		s++, digits++;
+	if (*s == '.') {
+		s++;
+		while (*s >= '0' && *s <= '9')
+			s++, digits++;
+	}
+	if (!digits)
+		return 0;
+	if (!*s)
+		return 1;
+	if (strchr("KMGTPE", *s) && s[1] == 'i' && !s[2])
+		return 1;
+	if (strchr("mkMGTPE", *s) && !s[1])
+		return 1;
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '+' || *s == '-')
+			s++;
+		if (!(*s >= '0' && *s <= '9'))
+			return 0;
+		while (*s >= '0' && *s <= '9')
+			s++;
+		return !*s;
+	}
+	return 0;
+}
+
+static int base64_valid(const char *s, size_t len)
+{
+	size_t i, n = 0, pad = 0;
+
+	for (i = 0; i < len; i++) {
+		unsigned char ch = s[i];
+
+		if (ch == '\n' || ch == '\r' || ch == ' ')
+			continue;	/* YAML folding; Go's decoder drops newlines */
+		if (ch == '=') {
+			pad++;
+			n++;
+			continue;
+		}
+		if (pad || !((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+			     (ch >= '0' && ch <= '9') || ch == '+' || ch == '/'))
+			return 0;
+		n++;
+	}
+	return n % 4 == 0 && pad <= 2;
+}
+
+static void check_format(struct vctx *c, const struct snode *s, const struct ynode *n)
+{
+	long long v;
+
+	if (s->format == SF_INT32 && n->stype == YS_INT && ynode_int(n, &v) == 0 &&
+	    (v < INT32_MIN || v > INT32_MAX)) {
+		report(c, n, "schema-format", "use a value that fits in 32 bits",
+		       "%s is out of range for a 32-bit integer", n->str);
+	} else if (s->format == SF_BYTE && n->stype == YS_STRING && !base64_valid(n->str, n->len)) {
+		report(c, n, "schema-format",
+		       "put base64 text in data, or the plain text in stringData",
+		       "value is not valid base64");
+	}
+}
+
+static int enum_has(const struct snode *s, const struct ynode *n)
+{
+	size_t i;
+
+	for (i = 0; i < s->nenums; i++) {
+		const struct senum *e = &s->enums[i];
+
+		switch (e->kind) {
+		case 's':
+			if (n->stype == YS_STRING && !strcmp(e->str, n->str))
+				return 1;
+			break;
+		case 'n':
+			if ((n->stype == YS_INT || n->stype == YS_FLOAT) &&
+			    strtod(n->str, NULL) == e->num)
+				return 1;
+			break;
+		case 'b':
+			if (n->stype == YS_BOOL && (n->str[0] | 32) == e->str[0])
+				return 1;
+			break;
+		case 'z':
+			if (n->stype == YS_NULL)
+				return 1;
+			break;
+		}
+	}
+	return 0;
+}
+
+static void enum_text(const struct snode *s, struct buf *b)
+{
+	size_t i;
+
+	for (i = 0; i < s->nenums; i++) {
+		const struct senum *e = &s->enums[i];
+
+		if (i)
+			buf_addstr(b, ", ");
+		if (i >= 12) {
+			buf_addstr(b, "...");
+			break;
+		}
+		if (e->kind == 's')
+			buf_addf(b, "\"%s\"", e->str);
+		else if (e->kind == 'n')
+			buf_addf(b, "%g", e->num);
+		else if (e->kind == 'b')
+			buf_addstr(b, e->str);
+		else
+			buf_addstr(b, "null");
+	}
+}
+
+static void validate(struct vctx *c, const struct snode *s, const struct ynode *n, int depth);
+
+/* Edit distance, for "did you mean" hints; capped inputs. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t row[65];
+
+	if (la > 64 || lb > 64)
+		return 99;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t prev = row[0], tmp;
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t cost = (a[i - 1] | 32) == (b[j - 1] | 32) ? 0 : 1;
+			size_t best = prev + cost;
+
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			tmp = row[j];
+			row[j] = best;
+			prev = tmp;
+		}
+	}
+	return row[lb];
+}
+
+static const char *closest_prop(const struct snode *s, const char *k)
+{
+	const char *best = NULL;
+	size_t i, bd = 3;
+
+	for (i = 0; i < s->nprops; i++) {
+		size_t d = edit_distance(k, s->props[i].name);
+
+		if (d < bd) {
+			bd = d;
+			best = s->props[i].name;
+		}
+	}
+	return best;
+}
+
+static void unknown_field(struct vctx *c, const struct snode *s, const struct ynode *key)
+{
+	const char *near = closest_prop(s, key->str);
+	char *hint = near ? xstrfmt("did you mean \"%s\"?", near) :
+		xstrdup("remove the field, or check its spelling and indentation");
+
+	report(c, key, "schema-unknown-field", hint, "unknown field \"%s\"%s%s", key->str,
+	       s->name ? " in " : "", s->name ? s->name : "");
+	free(hint);
+}
+
+static int is_root_meta_key(const char *k)
+{
+	return !strcmp(k, "apiVersion") || !strcmp(k, "kind") || !strcmp(k, "metadata");
+}
+
+static void validate_meta(struct vctx *c, const struct ynode *v, int depth)
+{
+	struct snode *meta = objectmeta(c->st);
+
+	if (meta)
+		validate(c, meta, v, depth + 1);
+}
+
+static void validate_object(struct vctx *c, const struct snode *s, const struct ynode *n,
+			    int depth, int closed)
+{
+	size_t i;
+
+	for (i = 0; i < n->n; i++) {
+		const struct ynode *k = n->kids[2 * i], *v = n->kids[2 * i + 1];
+		const struct sprop *p;
+		size_t mark;
+
+		if (k->kind != YN_SCALAR || !k->str)
+			continue;
+		mark = path_push_key(&c->path, k->str);
+		p = snode_prop(s, k->str);
+		if (p) {
+			/* custom resources leave metadata a bare object: use ObjectMeta */
+			if ((s->flags & (SN_EMBEDDED | SN_OPEN_META)) && !strcmp(k->str, "metadata") &&
+			    p->s->types == ST_OBJ && !p->s->nprops && !p->s->nall)
+				validate_meta(c, v, depth);
+			else
+				validate(c, p->s, v, depth + 1);
+		} else if (s->addl) {
+			validate(c, s->addl, v, depth + 1);
+		} else if ((s->flags & (SN_EMBEDDED | SN_OPEN_META)) && is_root_meta_key(k->str)) {
+			if (!strcmp(k->str, "metadata"))
+				validate_meta(c, v, depth);
+			else if (v->kind != YN_SCALAR || v->stype != YS_STRING)
+				report(c, v, "schema-type", NULL, "expected string, got %s",
+				       ytype_name(v));
+		} else if (closed && !c->open && (s->flags & SN_CLOSED)) {
+			unknown_field(c, s, k);
+		}
+		buf_setlen(&c->path, mark);
+	}
+	for (i = 0; i < s->nrequired; i++) {
+		const char *r = s->required[i];
+		size_t mark;
+
+		if (ynode_get_key(n, r))
+			continue;
+		mark = path_push_key(&c->path, r);
+		report(c, n, "schema-required", "add the field", "missing required field \"%s\"%s%s",
+		       r, s->name ? " in " : "", s->name ? s->name : "");
+		buf_setlen(&c->path, mark);
+	}
+}
+
+/* The value of a list-map key in item, or its schema default. */
+static const char *map_key_value(const struct snode *items, const struct ynode *item,
+				 const char *key)
+{
+	const struct ynode *v = ynode_get(item, key);
+
+	(void)items;
+	if (v && v->kind == YN_SCALAR && v->stype != YS_NULL)
+		return v->str;
+	return NULL;
+}
+
+static void check_list_map(struct vctx *c, const struct snode *s, const struct ynode *n,
+			   const char *const *defaults)
+{
+	size_t i, j, k;
+
+	if (n->n > 4096)
+		return;
+	for (i = 1; i < n->n; i++) {
+		const struct ynode *a = n->kids[i];
+
+		if (a->kind != YN_MAP)
+			continue;
+		for (j = 0; j < i; j++) {
+			const struct ynode *b = n->kids[j];
+			int same = 1;
+
+			if (b->kind != YN_MAP)
+				continue;
+			for (k = 0; k < s->nmap_keys && same; k++) {
+				const char *va = map_key_value(s->items, a, s->map_keys[k]);
+				const char *vb = map_key_value(s->items, b, s->map_keys[k]);
+
+				if (!va)
+					va = defaults[k];
+				if (!vb)
+					vb = defaults[k];
+				if (!va || !vb ? va != vb : strcmp(va, vb))
+					same = 0;
+			}
+			if (same) {
+				struct buf desc = BUF_INIT(1024);
+				size_t mark = path_push_index(&c->path, i);
+
+				for (k = 0; k < s->nmap_keys; k++) {
+					const char *va = map_key_value(s->items, a, s->map_keys[k]);
+
+					buf_addf(&desc, "%s%s=%s", k ? ", " : "", s->map_keys[k],
+						 va ? va : defaults[k] ? defaults[k] : "(unset)");
+				}
+				report(c, a, "schema-list-duplicate",
+				       "each entry of this list needs a unique key; merge or rename the duplicates",
+				       "duplicate entry %s (first at line %u)", desc.data, b->line);
+				buf_release(&desc);
+				buf_setlen(&c->path, mark);
+				break;
+			}
+		}
+	}
+}
+
+/* Defaults of the list-map keys, from the item schema (protocol: TCP). */
+static void map_key_defaults(const struct snode *items, const struct snode *s,
+			     const char **out)
+{
+	size_t k;
+
+	for (k = 0; k < s->nmap_keys; k++) {
+		const struct snode *it = items;
+		const struct sprop *p = NULL;
+
+		out[k] = NULL;
+		while (it && !it->nprops && it->nall == 1)
+			it = it->all[0];
+		if (it)
+			p = snode_prop(it, s->map_keys[k]);
+		if (p)
+			out[k] = p->s->deftext;
+	}
+}
+
+static void check_list_set(struct vctx *c, const struct ynode *n)
+{
+	size_t i, j;
+
+	if (n->n > 4096)
+		return;
+	for (i = 1; i < n->n; i++) {
+		const struct ynode *a = n->kids[i];
+
+		if (a->kind != YN_SCALAR)
+			continue;
+		for (j = 0; j < i; j++) {
+			const struct ynode *b = n->kids[j];
+			char tmp[64];
+
+			if (b->kind != YN_SCALAR || b->stype != a->stype || !a->str || !b->str ||
+			    strcmp(a->str, b->str))
+				continue;
+			{
+				size_t mark = path_push_index(&c->path, i);
+
+				report(c, a, "schema-list-duplicate", "remove the repeated value",
+				       "duplicate value %s in a set (first at line %u)",
+				       show(a, tmp, sizeof(tmp)), b->line);
+				buf_setlen(&c->path, mark);
+			}
+			break;
+		}
+	}
+}
+
+static void validate_array(struct vctx *c, const struct snode *s, const struct ynode *n, int depth)
+{
+	size_t i;
+
+	if (s->items)
+		for (i = 0; i < n->n; i++) {
+			size_t mark = path_push_index(&c->path, i);
+
+			validate(c, s->items, n->kids[i], depth + 1);
+			buf_setlen(&c->path, mark);
+		}
+	if ((s->flags & SN_LIST_MAP) && s->nmap_keys && s->nmap_keys <= 8) {
+		const char *defaults[8];
+
+		map_key_defaults(s->items, s, defaults);
+		check_list_map(c, s, n, defaults);
+	} else if (s->flags & SN_LIST_SET) {
+		check_list_set(c, n);
+	}
+}
+
+/* 1 when every branch of s->any only names a type */
+static int any_is_type_only(const struct snode *s, unsigned *types)
+{
+	size_t i;
+
+	*types = 0;
+	for (i = 0; i < s->nany; i++) {
+		const struct snode *b = s->any[i];
+
+		if (!b->types || b->nprops || b->nrequired || b->nenums || b->nall || b->nany ||
+		    b->items)
+			return 0;
+		*types |= b->types;
+	}
+	return 1;
+}
+
+static void validate_any(struct vctx *c, const struct snode *s, const struct ynode *n, int depth)
+{
+	size_t i, before = c->errors;
+	unsigned types;
+
+	c->probe++;
+	c->open++;
+	for (i = 0; i < s->nany; i++) {
+		size_t e = c->errors;
+
+		validate(c, s->any[i], n, depth + 1);
+		if (c->errors == e)
+			break;
+	}
+	c->probe--;
+	c->open--;
+	c->errors = before;
+	if (i < s->nany)
+		return;
+	if (any_is_type_only(s, &types)) {
+		struct buf t = BUF_INIT(256);
+
+		types_text(types, &t);
+		report(c, n, "schema-type", NULL, "expected %s, got %s", t.data, ytype_name(n));
+		buf_release(&t);
+	} else {
+		report(c, n, "schema-oneof", "see the API reference of this field",
+		       "value matches none of the %zu allowed forms", s->nany);
+	}
+}
+
+static void validate(struct vctx *c, const struct snode *s, const struct ynode *n, int depth)
+{
+	unsigned bit;
+	size_t i;
+	char tmp[64];
+
+	if (!s || !n || depth > 200)
+		return;
+	if (n->kind == YN_SCALAR && n->stype == YS_NULL) {
+		if (s->flags & (SN_NULLABLE | SN_NULL_OK))
+			return;
+		if (!s->types && !(s->flags & (SN_INTORSTR | SN_QUANTITY))) {
+			for (i = 0; i < s->nall; i++)
+				validate(c, s->all[i], n, depth + 1);
+			return;
+		}
+		report(c, n, "schema-type", "remove the field or give it a value (it is not nullable)",
+		       "null is not allowed here");
+		return;
+	}
+	if (s->flags & SN_QUANTITY) {
+		if (n->kind == YN_SCALAR && n->stype == YS_STRING) {
+			if (!schema_quantity_valid(n->str))
+				report(c, n, "schema-format",
+				       "write a quantity such as 500m, 0.5, 128Mi or 1Gi",
+				       "%s is not a valid quantity", show(n, tmp, sizeof(tmp)));
+		} else if (n->kind != YN_SCALAR || (n->stype != YS_INT && n->stype != YS_FLOAT)) {
+			report(c, n, "schema-type", "write a quantity such as 500m, 0.5, 128Mi or 1Gi",
+			       "expected a quantity (string or number), got %s", ytype_name(n));
+		}
+		return;
+	}
+	if (s->flags & SN_INTORSTR) {
+		if (n->kind != YN_SCALAR || (n->stype != YS_INT && n->stype != YS_STRING))
+			report(c, n, "schema-type", "use an integer or a string such as \"25%\"",
+			       "expected integer or string, got %s", ytype_name(n));
+		return;
+	}
+	if (s->types) {
+		bit = ytype_bit(n, s->types);
+		if (!(bit & s->types)) {
+			struct buf t = BUF_INIT(256);
+			const char *hint = NULL;
+
+			types_text(s->types, &t);
+			if (s->types == ST_STR && n->kind == YN_SCALAR)
+				hint = "quote the value";
+			if (n->kind == YN_SCALAR)
+				report(c, n, "schema-type", hint, "expected %s, got %s %s", t.data,
+				       ytype_name(n), show(n, tmp, sizeof(tmp)));
+			else
+				report(c, n, "schema-type", hint, "expected %s, got %s", t.data,
+				       ytype_name(n));
+			buf_release(&t);
+			return;
+		}
+	}
+	if (n->kind == YN_SCALAR) {
+		if (s->nenums && !enum_has(s, n)) {
+			struct buf e = BUF_INIT(1024);
+
+			enum_text(s, &e);
+			report(c, n, "schema-enum", NULL, "%s is not one of %s",
+			       show(n, tmp, sizeof(tmp)), e.data);
+			buf_release(&e);
+		}
+		if (s->format)
+			check_format(c, s, n);
+	} else if (n->kind == YN_MAP) {
+		if (s->nprops || s->addl || s->nrequired || (s->flags & SN_CLOSED) ||
+		    (s->flags & (SN_EMBEDDED | SN_OPEN_META)))
+			validate_object(c, s, n, depth, 1);
+	} else if (n->kind == YN_SEQ) {
+		validate_array(c, s, n, depth);
+	}
+	/* structural schemas: branches only restate fields the outer schema has */
+	if (s->nall && (s->types || s->nprops)) {
+		c->open++;
+		for (i = 0; i < s->nall; i++)
+			validate(c, s->all[i], n, depth + 1);
+		c->open--;
+	} else {
+		for (i = 0; i < s->nall; i++)
+			validate(c, s->all[i], n, depth + 1);
+	}
+	if (s->nany)
+		validate_any(c, s, n, depth);
+}
+
+/* The root of an object: apiVersion/kind/metadata always allowed, metadata is ObjectMeta. */
+static void validate_root(struct vctx *c, const struct snode *s)
+{
+	struct snode root = *s;
+	const struct snode *r = s;
+
+	/* follow a root that is only a reference */
+	while (r->nall == 1 && !r->nprops && !r->types)
+		r = r->all[0];
+	root = *r;
+	root.flags |= SN_OPEN_META;
+	validate(c, &root, c->o->root, 0);
+}
+
+int schema_validate(struct schema_store *st, const struct kobj *o, int strict,
+		    struct findings *fs)
+{
+	struct skind *k;
+	struct vctx c;
+
+	if (!o->kind || !o->version || !o->group || !o->root)
+		return -1;
+	k = lookup(st, o->group, o->version, o->kind);
+	if (!k) {
+		struct finding *f;
+		const char *hint = st->ndirs ?
+			"add its CustomResourceDefinition to the set, or pass --schema-dir from "
+			"'tidegate schema pull'" :
+			"no bundled schemas were found: set TIDEGATE_SCHEMAS or pass --schema-dir";
+
+		f = findings_add(fs, o->path, o->line, o->col, strict ? SEV_ERROR : SEV_WARNING,
+				 "schema-missing", hint, "no schema for %s %s",
+				 o->api_version ? o->api_version : o->version, o->kind);
+		if (f)
+			f->object = o->id ? xstrdup(o->id) : NULL;
+		return -1;
+	}
+	memset(&c, 0, sizeof(c));
+	c.st = st;
+	c.o = o;
+	c.fs = fs;
+	buf_init(&c.path, BUF_NOCAP);
+	validate_root(&c, k->root);
+	buf_release(&c.path);
+	return 0;
+}
