@@ -1,18 +1,485 @@
 /*
- * tidegate-post-receive - git server hook. Fails closed until the gate is built:
- * a hook that cannot check a push refuses it.
+ * tidegate-post-receive - tells tidegated that branches moved.
+ *
+ * After git has updated the refs, sends one generic event per updated
+ * branch (docs/INTERFACES.md) to tidegate.webhookUrl, signed with the
+ * secret in tidegate.webhookSecretFile. The push is never held up more
+ * than about two seconds: each request has a 1 s connect and 2 s total
+ * timeout inside one 2 s budget. An event that cannot be delivered is
+ * spooled (one file per event, written atomically) to tidegate.spoolDir
+ * and sent, oldest first, before the next push's events or by
+ *
+ *	tidegate-post-receive --flush [--git-dir DIR]
+ *
+ * post-receive cannot refuse a push; this program only prints notes.
  */
+#include "git.h"
+#include "hmac.h"
+#include "hook.h"
 #include "log.h"
+#include "spawn.h"
+#include "xalloc.h"
 
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROG "tidegate-post-receive"
+#define CONNECT_TIMEOUT_MS 1000L
+#define REQUEST_TIMEOUT_MS 2000L
+#define PUSH_BUDGET_MS 2000L
+#define FLUSH_BUDGET_MS 60000L
+#define EVENT_MAX (64u << 10)
+#define MAX_SPOOLED 10000
+
+enum send_result {
+	SEND_OK = 0,		/* 2xx */
+	SEND_RETRY,		/* unreachable, timeout, 5xx, 408, 429: keep it */
+	SEND_REJECTED,		/* another 4xx: resending the same bytes cannot help */
+};
+
+struct sender {
+	const char *url;
+	struct secret secret;
+	char *spool_dir;
+	long long deadline;	/* monotonic ms; no request starts or runs past it */
+	int down;		/* a request failed: spool everything else */
+	CURL *curl;
+};
+
+/* ---- one request ----------------------------------------------------- */
+
+static size_t discard_body(char *p, size_t size, size_t n, void *data)
+{
+	(void)p;
+	(void)data;
+	return size * n;
+}
+
+static enum send_result post_once(struct sender *s, const char *delivery, const char *body,
+				  size_t len, long timeout_ms)
+{
+	struct curl_slist *h = NULL;
+	char sig[HMAC_GENERIC_SIG_SIZE], line[160];
+	long long ts = (long long)time(NULL);
+	long code = 0;
+	CURLcode rc;
+
+	if (hmac_sign_generic(&s->secret, ts, body, len, sig) < 0)
+		return SEND_RETRY;
+	h = curl_slist_append(h, "Content-Type: application/json");
+	h = curl_slist_append(h, "X-Tidegate-Event: push");
+	snprintf(line, sizeof(line), "X-Tidegate-Delivery: %s", delivery);
+	h = curl_slist_append(h, line);
+	snprintf(line, sizeof(line), "X-Tidegate-Timestamp: %lld", ts);
+	h = curl_slist_append(h, line);
+	snprintf(line, sizeof(line), "X-Tidegate-Signature: %s", sig);
+	h = curl_slist_append(h, line);
+	h = curl_slist_append(h, "Expect:");
+	curl_easy_reset(s->curl);
+	curl_easy_setopt(s->curl, CURLOPT_URL, s->url);
+	curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)len);
+	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS,
+			 timeout_ms < CONNECT_TIMEOUT_MS ? timeout_ms : CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, discard_body);
+	curl_easy_setopt(s->curl, CURLOPT_USERAGENT, PROG "/" TIDEGATE_VERSION);
+	rc = curl_easy_perform(s->curl);
+	curl_slist_free_all(h);
+	explicit_bzero(sig, sizeof(sig));
+	if (rc != CURLE_OK) {
+		log_warnx("webhook %s: %s", s->url, curl_easy_strerror(rc));
+		return SEND_RETRY;
+	}
+	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
+	if (code >= 200 && code < 300)
+		return SEND_OK;
+	log_warnx("webhook %s answered %ld", s->url, code);
+	if (code >= 400 && code < 500 && code != 408 && code != 429)
+		return SEND_REJECTED;
+	return SEND_RETRY;
+}
+
+/* Sends with one retry, within the sender's deadline. */
+static enum send_result post_event(struct sender *s, const char *delivery, const char *body,
+				   size_t len)
+{
+	enum send_result r = SEND_RETRY;
+
+	for (int attempt = 0; attempt < 2 && !s->down; attempt++) {
+		long long left = s->deadline - monotonic_ms();
+
+		if (left < 100)
+			break;
+		r = post_once(s, delivery, body, len,
+			      left < REQUEST_TIMEOUT_MS ? (long)left : REQUEST_TIMEOUT_MS);
+		if (r != SEND_RETRY)
+			return r;
+	}
+	s->down = 1;
+	return r;
+}
+
+/* ---- the spool ------------------------------------------------------- */
+
+static int mkdir_p(const char *path)
+{
+	char *p = xstrdup(path);
+	int ret = 0;
+
+	for (char *s = strchr(p + 1, '/'); ; s = strchr(s + 1, '/')) {
+		if (s)
+			*s = '\0';
+		if (mkdir(p, 0750) < 0 && errno != EEXIST) {
+			ret = error_errno("cannot create '%s'", p);
+			break;
+		}
+		if (!s)
+			break;
+		*s = '/';
+	}
+	free(p);
+	return ret;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Spool file: "<delivery id>\n<body>", named "<ns since epoch>-<id>.event"
+ * so that name order is age order. Written to a temporary name, synced,
+ * then renamed: a reader never sees half an event.
+ */
+static int spool_event(struct sender *s, const char *delivery, const char *body, size_t len)
+{
+	struct timespec now;
+	char *tmp, *final;
+	int fd, ret = -1;
+
+	if (mkdir_p(s->spool_dir) < 0)
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &now);
+	tmp = xstrfmt("%s/.tmp-%s", s->spool_dir, delivery);
+	final = xstrfmt("%s/%020lld-%s.event", s->spool_dir,
+			(long long)now.tv_sec * 1000000000LL + now.tv_nsec, delivery);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		error_errno("cannot create '%s'", tmp);
+		goto done;
+	}
+	if (write_all(fd, delivery, strlen(delivery)) < 0 || write_all(fd, "\n", 1) < 0 ||
+	    write_all(fd, body, len) < 0 || fsync(fd) < 0) {
+		error_errno("cannot write '%s'", tmp);
+		close(fd);
+		unlink(tmp);
+		goto done;
+	}
+	close(fd);
+	if (rename(tmp, final) < 0) {
+		error_errno("cannot rename '%s'", tmp);
+		unlink(tmp);
+		goto done;
+	}
+	fd = open(s->spool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	ret = 0;
+done:
+	free(tmp);
+	free(final);
+	return ret;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Lists the spooled event files, oldest first. */
+static char **spool_list(const char *dir, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **v = NULL;
+	size_t alloc = 0;
+
+	*n = 0;
+	if (!d)
+		return NULL;
+	while ((de = readdir(d)) && *n < MAX_SPOOLED) {
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || len < 7 || strcmp(de->d_name + len - 6, ".event"))
+			continue;
+		XGROW(v, *n + 1, alloc);
+		v[(*n)++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	qsort(v, *n, sizeof(*v), cmp_str);
+	return v;
+}
+
+static void set_aside(const char *dir, const char *name)
+{
+	char *rej = xstrfmt("%s/rejected", dir);
+	char *from = xstrfmt("%s/%s", dir, name);
+	char *to = xstrfmt("%s/%s", rej, name);
+
+	if (mkdir(rej, 0750) == 0 || errno == EEXIST)
+		rename(from, to);
+	free(rej);
+	free(from);
+	free(to);
+}
+
+/*
+ * Sends spooled events oldest first, stopping at the first that cannot
+ * be delivered. Returns how many remain spooled.
+ */
+static size_t spool_flush(struct sender *s, int verbose)
+{
+	size_t n, i, left = 0;
+	char **names = spool_list(s->spool_dir, &n);
+
+	for (i = 0; i < n; i++) {
+		char *path = xstrfmt("%s/%s", s->spool_dir, names[i]);
+		struct buf b = BUF_INIT(EVENT_MAX + 64);
+		char *nl;
+
+		if (s->down) {
+			left++;
+		} else if (buf_read_file(&b, path) < 0 || !(nl = memchr(b.data, '\n', b.len)) ||
+			   nl - b.data != 32) {
+			log_warnx("spooled event '%s' is unreadable; set aside", names[i]);
+			set_aside(s->spool_dir, names[i]);
+		} else {
+			enum send_result r;
+
+			*nl = '\0';
+			r = post_event(s, b.data, nl + 1, b.len - (size_t)(nl + 1 - b.data));
+			if (r == SEND_OK) {
+				unlink(path);
+				if (verbose)
+					printf("sent %s\n", names[i]);
+			} else if (r == SEND_REJECTED) {
+				hook_say(0, "tidegate: the webhook refused spooled event %s; "
+					 "set aside in %s/rejected", names[i], s->spool_dir);
+				set_aside(s->spool_dir, names[i]);
+			} else {
+				left++;
+			}
+		}
+		buf_release(&b);
+		free(path);
+		free(names[i]);
+	}
+	free(names);
+	return left;
+}
+
+/* ---- events ---------------------------------------------------------- */
+
+static int new_delivery_id(char out[33])
+{
+	unsigned char r[16];
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return error_errno("getrandom");
+	hex_encode(r, sizeof(r), out);
+	return 0;
+}
+
+static void event_body(struct buf *b, const char *repo_url, const struct hook_update *u,
+		       const char *pusher)
+{
+	buf_addstr(b, "{\"repository\":{\"url\":");
+	buf_add_json_str(b, repo_url);
+	buf_addstr(b, "},\"ref\":");
+	buf_add_json_str(b, u->ref);
+	buf_addf(b, ",\"before\":\"%s\",\"after\":\"%s\",\"pusher\":", u->old_oid, u->new_oid);
+	buf_add_json_str(b, pusher);
+	buf_addch(b, '}');
+}
+
+static int sender_init(struct sender *s, struct git_repo *repo, long budget_ms)
+{
+	const char *secret_file = git_config_get(repo, "tidegate.webhookSecretFile");
+	const char *spool = git_config_get(repo, "tidegate.spoolDir");
+
+	memset(s, 0, sizeof(*s));
+	s->url = git_config_get(repo, "tidegate.webhookUrl");
+	s->spool_dir = spool && *spool ? xstrdup(spool) :
+		       xstrfmt("%s/tidegate/spool", git_repo_dir(repo));
+	s->deadline = monotonic_ms() + budget_ms;
+	if (!s->url || !*s->url)
+		return 1;	/* not configured: nothing to do */
+	if (!secret_file || !*secret_file)
+		return error("tidegate.webhookSecretFile is not set; events are not signed or sent");
+	if (secret_read_file(&s->secret, secret_file) < 0)
+		return -1;
+	s->curl = curl_easy_init();
+	if (!s->curl)
+		return error("cannot start libcurl");
+	return 0;
+}
+
+static void sender_release(struct sender *s)
+{
+	if (s->curl)
+		curl_easy_cleanup(s->curl);
+	secret_release(&s->secret);
+	free(s->spool_dir);
+}
+
+static int post_receive(struct git_repo *repo, const struct hook_updates *u)
+{
+	struct sender s;
+	char *pusher = hook_user();
+	const char *url = git_config_get(repo, "tidegate.repoUrl");
+	const char *repo_url = url && *url ? url : git_repo_dir(repo);
+	size_t spooled = 0, left, nevents = 0;
+	int r = sender_init(&s, repo, PUSH_BUDGET_MS);
+
+	for (size_t i = 0; i < u->n; i++)
+		if (!strncmp(u->v[i].ref, "refs/heads/", 11))
+			nevents++;
+	if (r != 0 || !nevents) {
+		if (r < 0 && nevents)
+			hook_log_replay(0);
+		goto out;
+	}
+	/* older events first, so tidegated sees pushes in order */
+	left = spool_flush(&s, 0);
+	if (left)
+		s.down = 1;
+	for (size_t i = 0; i < u->n; i++) {
+		struct buf body = BUF_INIT(EVENT_MAX);
+		char id[33];
+
+		if (strncmp(u->v[i].ref, "refs/heads/", 11))
+			continue;
+		event_body(&body, repo_url, &u->v[i], pusher);
+		if (body.toobig || new_delivery_id(id) < 0) {
+			error("cannot build the event for %s", u->v[i].ref);
+		} else if (s.down || post_event(&s, id, body.data, body.len) == SEND_RETRY) {
+			if (spool_event(&s, id, body.data, body.len) == 0)
+				spooled++;
+			else
+				hook_say(0, "tidegate: could not deliver or spool the event for %s",
+					 u->v[i].ref);
+		}
+		buf_release(&body);
+	}
+	hook_log_replay(0);
+	if (spooled || left)
+		hook_say(0, "tidegate: tidegated not reachable; %zu event%s spooled, sent on the next "
+			 "push or by `tidegate-post-receive --flush`", spooled + left,
+			 spooled + left == 1 ? "" : "s");
+out:
+	sender_release(&s);
+	free(pusher);
+	return 0;
+}
+
+static int flush_only(struct git_repo *repo)
+{
+	struct sender s;
+	size_t left;
+	int r = sender_init(&s, repo, FLUSH_BUDGET_MS);
+
+	if (r != 0) {
+		sender_release(&s);
+		if (r > 0)
+			error("tidegate.webhookUrl is not set");
+		hook_log_replay(1);
+		return 1;
+	}
+	left = spool_flush(&s, 1);
+	hook_log_replay(0);
+	if (left)
+		fprintf(stderr, "%zu event%s still spooled in %s\n", left, left == 1 ? "" : "s",
+			s.spool_dir);
+	sender_release(&s);
+	return left ? 1 : 0;
+}
 
 int main(int argc, char **argv)
 {
-	log_init("tidegate-post-receive", LOGL_INFO, LOG_FORMAT_TEXT);
-	if (argc > 1 && !strcmp(argv[1], "--version")) {
-		printf("tidegate-post-receive %s\n", TIDEGATE_VERSION);
-		return 0;
+	const char *git_dir = NULL;
+	struct git_repo *repo;
+	struct buf input = BUF_INIT(0);
+	struct hook_updates u = HOOK_UPDATES_INIT;
+	int flush = 0, ran, ret = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--version")) {
+			printf("%s %s\n", PROG, TIDEGATE_VERSION);
+			return 0;
+		} else if (!strcmp(argv[i], "--flush")) {
+			flush = 1;
+		} else if (!strcmp(argv[i], "--git-dir") && i + 1 < argc) {
+			git_dir = argv[++i];
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("usage: %s                  (as a git post-receive hook)\n"
+			       "       %s --flush [--git-dir DIR]\n", PROG, PROG);
+			return 0;
+		} else {
+			fprintf(stderr, "%s: unknown argument '%s'\n", PROG, argv[i]);
+			return 2;
+		}
 	}
-	return error("tidegate-post-receive is not built yet") ? 1 : 0;
+	hook_log_capture(PROG);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		hook_say(0, "tidegate: cannot start libcurl");
+		return flush ? 1 : 0;
+	}
+	if (!flush) {
+		if (hook_read_input(&input) < 0)
+			goto out;
+		hook_run_chain(argv[0], "post-receive", &input, &ran);
+	}
+	repo = git_repo_open(git_dir);
+	if (!repo || git_config_load(repo, "tidegate.") < 0) {
+		ret = 1;
+	} else if (flush) {
+		ret = flush_only(repo);
+	} else if (hook_parse_updates(&input, git_oid_hexsz(repo), &u) == 0) {
+		post_receive(repo, &u);
+	}
+	git_repo_free(repo);
+out:
+	hook_log_replay(0);
+	hook_updates_release(&u);
+	buf_release(&input);
+	curl_global_cleanup();
+	return flush ? ret : 0;
 }
