@@ -193,7 +193,7 @@ show git init --bare --quiet "$REPO"
 if ! show tidegate install-hooks "$REPO"; then
 	out=$(tidegate install-hooks "$REPO" 2>&1 || true)
 	[[ $out == *"unknown command"* ]] &&
-		missing "tidegate install-hooks" "the hooks engineer's installer is not in this build."
+		missing "tidegate install-hooks" "this build of tidegate has no install-hooks command."
 	die "tidegate install-hooks failed (output above)"
 fi
 show git -C "$REPO" config tidegate.webhookUrl "http://127.0.0.1:$PORT/hooks/generic"
