@@ -183,8 +183,9 @@ RULE_OBJ(check_plaintext_secret)
 	key = first ? first : first_s;
 	jpath_key(jp, first ? ".data" : ".stringData", ynode_str(key));
 	rule_report(ctx, o, key, jp,
-		    "%s holds %zu value%s in plain text (base64 is not encryption)",
-		    o->id ? o->id : "the Secret", nd + ns, nd + ns == 1 ? "" : "s");
+		    "%s holds %zu value%s in plain text%s",
+		    o->id ? o->id : "the Secret", nd + ns, nd + ns == 1 ? "" : "s",
+		    nd ? " (base64 is not encryption)" : "");
 }
 
 RULE_OBJ(check_missing_namespace)

@@ -38,7 +38,8 @@ static void latest_tag_one(const struct rule_ctx *ctx, const struct kobj *o,
 	size_t tl;
 	int digest;
 
-	if (!image || !*image)
+	/* Placeholders and template leftovers are not image references to judge. */
+	if (!image || !*image || strpbrk(image, "<>${} "))
 		return;
 	image_parse(image, &tag, &tl, &digest);
 	if (digest)
@@ -385,6 +386,10 @@ static int secret_value(const struct ynode *v)
 	    !strcasecmp(s, "no") || !strcasecmp(s, "none") || !strcasecmp(s, "null"))
 		return 0;
 	if (strspn(s, "0123456789") == strlen(s))
+		return 0;
+	/* Placeholders to fill in, not secrets: <password>, INSERT_..., REPLACE_ME. */
+	if ((*s == '<' && s[strlen(s) - 1] == '>') || !strncmp(s, "INSERT_", 7) ||
+	    !strncmp(s, "REPLACE", 7) || !strncmp(s, "YOUR_", 5))
 		return 0;
 	return 1;
 }

@@ -29,9 +29,34 @@ static const char *const podless_kinds[] = {
 	"AlertmanagerConfig", "SealedSecret", "ExternalSecret", "SecretStore",
 	"Certificate", "Issuer", "ClusterIssuer", "IngressRoute", "Middleware",
 	"VirtualService", "DestinationRule", "Gateway", "HTTPRoute",
-	"Kustomization", "HelmRelease", "HelmRepository", "GitRepository",
-	"OCIRepository", "Application", "AppProject", "VerticalPodAutoscaler",
+	"HelmRepository", "GitRepository", "OCIRepository", "AppProject",
+	"VerticalPodAutoscaler",
 };
+
+/* Kinds that deploy other manifests into any namespace (Flux, Argo CD). */
+static const char *const deployer_kinds[] = {
+	"HelmRelease", "Kustomization", "Application", "ApplicationSet",
+};
+
+static int deploys_anywhere(const struct kobj *o)
+{
+	size_t i;
+
+	if (!o->group || !*o->group || !o->kind)
+		return 0;
+	for (i = 0; i < sizeof(deployer_kinds) / sizeof(*deployer_kinds); i++)
+		if (!strcmp(o->kind, deployer_kinds[i]) && strcmp(o->group, "kustomize.config.k8s.io"))
+			return 1;
+	return 0;
+}
+
+/* The directory part of path ("" for none), in a fresh string. */
+static char *dir_of(const char *path)
+{
+	const char *slash = path ? strrchr(path, '/') : NULL;
+
+	return slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup("");
+}
 
 static int may_make_pods(const struct kobj *o)
 {
@@ -62,13 +87,25 @@ static char *label_key(const char *ns, const char *k, const char *v)
 RULE_SET(check_dangling_service)
 {
 	struct strmap by_label = STRMAP_INIT, by_ns = STRMAP_INIT, opaque_ns = STRMAP_INIT;
+	struct strmap template_dirs = STRMAP_INIT;
 	size_t i, j;
+
+	/* Template files hide the workloads they hold: Services beside them stay quiet. */
+	for (i = 0; i < set->nfiles; i++)
+		if (set->files[i].is_template) {
+			char *d = dir_of(set->files[i].path);
+
+			strmap_put(&template_dirs, d);
+			free(d);
+		}
 
 	/* Index pass: workloads by namespace and by each pod label. */
 	for (i = 0; i < set->nobjs; i++) {
 		const struct kobj *o = &set->objs[i];
 		const struct ynode *labels;
 
+		if (deploys_anywhere(o))
+			goto out;	/* any namespace may hold pods the set does not show */
 		if (may_make_pods(o)) {
 			strmap_put(&opaque_ns, ns_of(o));	/* may hold pods not in the set */
 			continue;
@@ -108,6 +145,14 @@ RULE_SET(check_dangling_service)
 			continue;	/* no selector: endpoints are managed by hand */
 		if (!strmap_get(&by_ns, ns_of(o)) || strmap_get(&opaque_ns, ns_of(o)))
 			continue;	/* the pods may live outside the set */
+		if (template_dirs.used) {
+			char *d = dir_of(o->path);
+			int hidden = strmap_get(&template_dirs, d) != NULL;
+
+			free(d);
+			if (hidden)
+				continue;
+		}
 		/* The rarest selector label narrows the candidates. */
 		for (j = 0; j < sel->n; j++) {
 			const char *k = ynode_str(sel->kids[2 * j]);
@@ -137,8 +182,10 @@ report:
 			    "namespace '%s'", o->id ? o->id : "the Service",
 			    *ns_of(o) ? ns_of(o) : "(none given)");
 	}
+out:
 	strmap_release(&by_label);
 	strmap_release(&by_ns);
+	strmap_release(&template_dirs);
 	strmap_release(&opaque_ns);
 }
 
