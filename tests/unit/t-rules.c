@@ -293,6 +293,36 @@ static void test_table(void)
 	is_str(rule_find("latest-tag")->kube_linter, "latest-tag", "kube-linter name kept");
 }
 
+/* docs/rules.md lists every rule with its default severity and has a section for it. */
+static void test_docs(void)
+{
+	const char *src = getenv("TIDEGATE_SRC");
+	struct buf doc = BUF_INIT(BUF_NOCAP);
+	char path[1024];
+	size_t n, i, missing = 0;
+	const struct rule *r = rules_all(&n);
+
+	snprintf(path, sizeof(path), "%s/docs/rules.md", src ? src : ".");
+	if (!ok(buf_read_file(&doc, path) == 0, "docs/rules.md is readable"))
+		return;
+	for (i = 0; i < n; i++) {
+		char *row = xstrfmt("| [`%s`](#%s) | %s | %s%s%s |", r[i].id, r[i].id,
+				    severity_name(r[i].sev), r[i].kube_linter ? "`" : "",
+				    r[i].kube_linter ? r[i].kube_linter : "\xe2\x80\x94",
+				    r[i].kube_linter ? "`" : "");
+		char *sec = xstrfmt("\n### %s\n", r[i].id);
+
+		if (!strstr(doc.data, row) || !strstr(doc.data, sec)) {
+			printf("# docs/rules.md lacks or misstates %s\n", r[i].id);
+			missing++;
+		}
+		free(row);
+		free(sec);
+	}
+	ok(!missing, "docs/rules.md has a table row and a section for every rule");
+	buf_release(&doc);
+}
+
 static const char deploy_latest[] =
 	"apiVersion: apps/v1\n"
 	"kind: Deployment\n"
@@ -471,6 +501,7 @@ static void test_scale(void)
 int main(void)
 {
 	test_table();
+	test_docs();
 	test_ignores();
 	test_kube_versions();
 	test_require_namespace();
