@@ -12,6 +12,7 @@
 
 /* Keep sorted by name; each line is one subcommand. */
 static const struct cli_command commands[] = {
+	{ "lint", cmd_lint, "check Kubernetes manifests (schemas, rules, duplicates)" },
 	{ "schema", cmd_schema, "make schema directories (pull from a cluster, compact)" },
 	{ "version", cmd_version, "print the version" },
 };

@@ -333,6 +333,10 @@ static void check_label_map(struct objcheck *c, const struct ynode *m, int annot
 			continue;
 		}
 		old = jpath_push_key(c, key);
+		if (!k->quoted && ynode_yaml11(k))
+			report(c, k, SEV_WARNING, "yaml11-trap", "quote the key", c->jpath,
+			       "%s key %s is a string in YAML 1.2 but a YAML 1.1 reader (such as kubectl) reads it as a %s",
+			       annotations ? "annotation" : "label", key, ynode_yaml11(k));
 		if ((why = check_label_key(key)))
 			report(c, k, SEV_ERROR, "invalid-label",
 			       "keys are [prefix/]name: a DNS subdomain prefix, a name of up to 63 alphanumerics, '-', '_', '.'",
@@ -654,6 +658,11 @@ static void add_doc(struct kset *set, struct yfile *yf, size_t doc, const struct
 		skip_doc(set, fs, yf->path, n, skip_sev, "no apiVersion and kind");
 		return;
 	}
+	if (ynode_str(av) && !strncmp(av->str, "kustomize.config.k8s.io/", 24)) {
+		/* kustomization.yaml: a build file for kustomize, not an object */
+		skip_doc(set, fs, yf->path, n, skip_sev, "a kustomize file");
+		return;
+	}
 	items = ynode_get(n, "items");
 	if (kd && ynode_str(kd) && is_list_kind(kd->str) && items &&
 	    (items->kind == YN_SEQ || ynode_is_null(items))) {
@@ -677,6 +686,34 @@ static void add_doc(struct kset *set, struct yfile *yf, size_t doc, const struct
 	add_object(set, yf, doc, n, 0, fs);
 }
 
+static int has_braces(const struct ynode *n)
+{
+	return n && n->kind == YN_SCALAR && strstr(n->str, "{{") != NULL;
+}
+
+/*
+ * Templates that happen to parse as YAML ("name: web-{{id}}"): a
+ * placeholder where Kubernetes allows none, in a name or a label.
+ */
+static int has_placeholders(const struct yfile *yf)
+{
+	size_t i, j;
+
+	for (i = 0; i < yf->ndocs; i++) {
+		const struct ynode *md = ynode_get(yf->docs[i].root, "metadata"), *labels;
+
+		if (has_braces(ynode_get(md, "name")) || has_braces(ynode_get(md, "namespace")) ||
+		    has_braces(ynode_get(md, "generateName")))
+			return 1;
+		labels = ynode_get(md, "labels");
+		if (labels && labels->kind == YN_MAP)
+			for (j = 0; j < labels->n; j++)
+				if (has_braces(labels->kids[2 * j + 1]))
+					return 1;
+	}
+	return 0;
+}
+
 int kset_add_file(struct kset *set, const char *path, const char *data, size_t len,
 		  const struct yaml_limits *lim, enum severity skip_sev,
 		  struct findings *fs)
@@ -694,6 +731,13 @@ int kset_add_file(struct kset *set, const char *path, const char *data, size_t l
 		findings_add(fs, yf->path, 0, 0, skip_sev, "template-skipped",
 			     "render the template (helm template, ...) and lint the output",
 			     "file holds template markers ({{ ... }}); skipped");
+		return 0;
+	}
+	if (memmem(data, len, "{{", 2) && has_placeholders(yf)) {
+		set->skipped++;
+		findings_add(fs, yf->path, 0, 0, skip_sev, "template-skipped",
+			     "render the template and lint the output",
+			     "file holds template placeholders ({{ ... }}) in object names or labels; skipped");
 		return 0;
 	}
 	for (i = 0; i < yf->ndocs; i++)
@@ -718,6 +762,14 @@ static int same_object(const struct kobj *a, const struct kobj *b)
 		!strcmp(a->name, b->name) && !strcmp(na, nb);
 }
 
+static int same_dir(const char *a, const char *b)
+{
+	const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+	size_t la = sa ? (size_t)(sa - a) : 0, lb = sb ? (size_t)(sb - b) : 0;
+
+	return la == lb && !strncmp(a, b, la);
+}
+
 void kset_check_duplicates(const struct kset *set, struct findings *fs)
 {
 	size_t nslots = 16, i, *slots;
@@ -737,11 +789,14 @@ void kset_check_duplicates(const struct kset *set, struct findings *fs)
 			const struct kobj *first = &set->objs[slots[s] - 1];
 
 			if (same_object(first, o)) {
-				struct finding *f = findings_add(fs, o->path, o->line, o->col, SEV_ERROR,
-					"duplicate-object",
-					"keep one definition: the later one would overwrite the first",
-					"%s is defined twice (first at %s:%u:%u)",
-					o->id, first->path, first->line, first->col);
+				int same = same_dir(first->path, o->path);
+				struct finding *f = findings_add(fs, o->path, o->line, o->col,
+					same ? SEV_ERROR : SEV_WARNING, "duplicate-object",
+					same ? "keep one definition: the later one would overwrite the first" :
+					"fine for separate apps or overlays; otherwise keep one definition",
+					"%s is defined twice (first at %s:%u:%u%s)",
+					o->id, first->path, first->line, first->col,
+					same ? "" : ", another directory");
 
 				if (f)
 					f->object = xstrdup(o->id);
