@@ -61,11 +61,16 @@ missing() {
 
 # show CMD...: prints "$ CMD", runs it, prints its output indented.
 # Returns the command's status (the caller decides what it means).
-# The output is also left in $show_out.
+# The output is also left in $show_out. The command runs as a child the
+# cleanup can stop (by its pid) when the demo is interrupted.
 show() {
 	local rc=0
 	printf '%s$ %s%s\n' "$B" "$(show_quote "$@")" "$R"
-	show_out=$("$@" 2>&1) || rc=$?
+	"$@" >"$DEMO_DIR/.show.out" 2>&1 </dev/null &
+	show_pid=$!
+	wait "$show_pid" || rc=$?
+	show_pid=
+	show_out=$(cat "$DEMO_DIR/.show.out")
 	if [[ -n $show_out ]]; then printf '%s\n' "$show_out" | sed 's/^/    /'; fi
 	return $rc
 }
@@ -85,19 +90,27 @@ now_ms() { local t=$EPOCHREALTIME; printf '%s' "$(( ${t%.*} * 1000 + 10#${t#*.} 
 # ------------------------------------------------------ start and cleanup --
 
 daemon_pid=
+show_pid=
 sandbox_up=
 ns_created=
 finished=
 
+# stop_pid PID SECONDS: SIGTERM, then SIGKILL after SECONDS; reaps it.
+stop_pid() {
+	local i
+	kill -0 "$1" 2>/dev/null || return 0
+	kill -TERM "$1" 2>/dev/null || true
+	for ((i = 0; i < $2 * 10; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
-	if [[ -n $daemon_pid ]] && kill -0 "$daemon_pid" 2>/dev/null; then
-		kill -TERM "$daemon_pid" 2>/dev/null || true
-		for _ in $(seq 1 50); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$daemon_pid" 2>/dev/null || true
-		wait "$daemon_pid" 2>/dev/null || true
-	fi
+	# a step still running (a sandbox half up stops what it started on SIGTERM)
+	[[ -n $show_pid ]] && stop_pid "$show_pid" 30
+	[[ -n $daemon_pid ]] && stop_pid "$daemon_pid" 10
 	if [[ -n $ns_created ]]; then
 		kubectl --kubeconfig "$KCFG" --request-timeout=20s delete namespace "$APP_NS" \
 			--wait=false >/dev/null 2>&1 || true
@@ -475,13 +488,7 @@ show_app_state
 # ------------------------------------------------------------ 5. stop --
 
 heading "5. Done: stopping what the demo started"
-kill -TERM "$daemon_pid" 2>/dev/null || true
-for _ in $(seq 1 100); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$daemon_pid" 2>/dev/null; then
-	note "tidegated did not stop on SIGTERM in 10 s; killing it"
-	kill -KILL "$daemon_pid" 2>/dev/null || true
-fi
-wait "$daemon_pid" 2>/dev/null || true
+stop_pid "$daemon_pid" 10
 daemon_pid=
 say "tidegated stopped."
 if [[ -n $sandbox_up ]]; then

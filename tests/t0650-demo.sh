@@ -17,7 +17,7 @@ demo=$TIDEGATE_SRC/install/demo.sh
 leftovers() {
 	local p
 	for p in /proc/[0-9]*; do
-		tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "$TEST_DIR/" && echo "${p#/proc/}"
+		{ tr "\\0" " " <"$p/cmdline"; } 2>/dev/null | grep -q "$TEST_DIR/" && echo "${p#/proc/}"
 	done
 	return 0
 }
