@@ -424,6 +424,7 @@ int gate_check_ref(struct gate *g, const char *old, const char *new, struct find
 		memset(&c, 0, sizeof(c));
 		c.g = g;
 		c.new = new;
+		c.config_changed = 1;
 		if (git_tree_files(g->repo, new, NULL, GIT_TREE_RECURSIVE, on_whole_tree, &c))
 			goto done;
 	}
