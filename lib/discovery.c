@@ -412,6 +412,19 @@ const struct kube_resource *discovery_find(struct discovery *d, const char *grou
 	return NULL;
 }
 
+const struct kube_resource *discovery_find_gk(struct discovery *d, const char *group,
+					      const char *kind)
+{
+	size_t i;
+
+	if (!d->loaded && discovery_refresh(d) < 0)
+		return NULL;
+	for (i = 0; i < d->n; i++)
+		if (!strcmp(d->res[i].kind, kind) && !strcmp(d->res[i].group, group))
+			return &d->res[i];
+	return NULL;
+}
+
 int discovery_lookup(struct discovery *d, const char *group, const char *version,
 		     const char *kind, const struct kube_resource **out)
 {

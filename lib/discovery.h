@@ -42,6 +42,9 @@ int discovery_refresh(struct discovery *d);
 /* The resource for a GVK from what is loaded, or NULL. Loads first if nothing is. */
 const struct kube_resource *discovery_find(struct discovery *d, const char *group,
 					   const char *version, const char *kind);
+/* The first (preferred) version serving group and kind, or NULL. */
+const struct kube_resource *discovery_find_gk(struct discovery *d, const char *group,
+					      const char *kind);
 /*
  * Like discovery_find(), but an unknown kind triggers one refresh per
  * discovery object lifetime (and per later discovery_refresh()).

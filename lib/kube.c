@@ -42,6 +42,8 @@ struct kube_client {
 	char *ua;
 	char *url_base;		/* server, or https://tls-server-name:port */
 	struct curl_slist *connect_to;
+	void (*progress)(void *arg, size_t done, size_t n);
+	void *progress_arg;
 };
 
 /* ------------------------------------------------------------- requests */
@@ -253,6 +255,13 @@ const char *kube_client_server(const struct kube_client *c)
 void kube_client_set_deadline(struct kube_client *c, long long deadline_ms)
 {
 	c->o.deadline_ms = deadline_ms;
+}
+
+void kube_client_set_progress(struct kube_client *c, void (*fn)(void *arg, size_t done, size_t n),
+			      void *arg)
+{
+	c->progress = fn;
+	c->progress_arg = arg;
 }
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -563,6 +572,8 @@ int kube_client_run(struct kube_client *c, struct kube_request **reqs, size_t n)
 			running--;
 			if (request_finished(c, r, m->data.result)) {
 				done++;
+				if (c->progress)
+					c->progress(c->progress_arg, done, n);
 			} else {
 				XGROW(waiting, nwait + 1, walloc);
 				waiting[nwait++] = r;

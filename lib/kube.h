@@ -48,6 +48,9 @@ void kube_client_free(struct kube_client *c);
 /* The server URL ("https://host:port"). */
 const char *kube_client_server(const struct kube_client *c);
 void kube_client_set_deadline(struct kube_client *c, long long deadline_ms);
+/* Calls fn(arg, done, n) as requests of a run complete (for progress displays); NULL stops it. */
+void kube_client_set_progress(struct kube_client *c, void (*fn)(void *arg, size_t done, size_t n),
+			      void *arg);
 
 struct kube_request_priv;
 

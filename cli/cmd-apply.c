@@ -1,0 +1,560 @@
+/*
+ * tidegate apply / tidegate diff - lint, then server-side apply the
+ * objects in PATH... (files, directories, or a commit's tree) to a
+ * cluster, pruning with an ApplySet; diff does the same as a dry run
+ * and shows what would change.
+ */
+#include "cli.h"
+#include "apply.h"
+#include "buf.h"
+#include "discovery.h"
+#include "git.h"
+#include "kube.h"
+#include "kubeconfig.h"
+#include "lint.h"
+#include "log.h"
+#include "manifest.h"
+#include "spawn.h"
+#include "xalloc.h"
+#include "yaml.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_INPUT_FILE (8u << 20)
+#define MAX_INPUT_FILES 100000
+#define DEFAULT_TIMEOUT_S 300
+
+struct apply_cmd {
+	int diff;
+	const char *kubeconfig, *context, *namespace, *applyset, *format;
+	const char *git_dir, *rev, *schema_dir, *kube_version, *field_manager;
+	int prune, dry_run, force, concurrency, cluster_wide, allow_foreign, in_cluster;
+	int timeout_s, no_lint;
+	struct linter *l;
+	size_t nfiles;
+};
+
+static void usage(FILE *f, int diff)
+{
+	fprintf(f,
+		"usage: tidegate %s [--kubeconfig F] [--context C] [-n NS] [--applyset NAME] [--prune]\n"
+		"       %*s [--dry-run] [--force-conflicts] [--concurrency N] [--format text|json]\n"
+		"       %*s [--git-dir DIR --rev COMMIT] PATH...\n\n"
+		"  --kubeconfig F              kubeconfig file (default $KUBECONFIG, ~/.kube/config)\n"
+		"  --context C                 kubeconfig context (default current-context)\n"
+		"  --in-cluster                use the Pod's service account\n"
+		"  -n, --namespace NS          namespace for objects without one, and the ApplySet's\n"
+		"  --applyset NAME             record the objects in ApplySet NAME (a Secret in NS)\n"
+		"  --prune                     delete members of the ApplySet no longer in PATH...\n"
+		"  --prune-allow-cluster-wide  also prune Namespaces and CustomResourceDefinitions\n"
+		"  --applyset-allow-foreign    take over an ApplySet another tool manages\n"
+		"  --dry-run                   let the server check everything; change nothing\n"
+		"  --force-conflicts           take over fields another field manager owns\n"
+		"  --field-manager NAME        default tidegate\n"
+		"  --concurrency N             requests in flight (default 32)\n"
+		"  --timeout SECONDS           give up after this long (default %d)\n"
+		"  --format text|json          output (default text)\n"
+		"  --git-dir DIR --rev COMMIT  read PATH... from a commit instead of the file system\n"
+		"  --schema-dir DIR, --kube-version X   for the lint that runs first\n",
+		diff ? "diff" : "apply", diff ? 4 : 5, "", diff ? 4 : 5, "", DEFAULT_TIMEOUT_S);
+}
+
+static int has_manifest_ext(const char *p)
+{
+	size_t n = strlen(p);
+
+	return (n > 5 && !strcmp(p + n - 5, ".yaml")) || (n > 4 && !strcmp(p + n - 4, ".yml")) ||
+	       (n > 5 && !strcmp(p + n - 5, ".json"));
+}
+
+static int add_bytes(struct apply_cmd *a, const char *path, const char *data, size_t len)
+{
+	if (++a->nfiles > MAX_INPUT_FILES)
+		return error("more than %d input files", MAX_INPUT_FILES);
+	linter_add(a->l, path, data, len);
+	return 0;
+}
+
+static int add_file(struct apply_cmd *a, const char *path)
+{
+	struct buf b = BUF_INIT(MAX_INPUT_FILE);
+	int r;
+
+	if ((!strcmp(path, "-") ? buf_read_fd(&b, 0) : buf_read_file(&b, path)) < 0) {
+		if (b.toobig)
+			r = error("'%s' is larger than %u bytes", path, MAX_INPUT_FILE);
+		else
+			r = error_errno("cannot read '%s'", path);
+		buf_release(&b);
+		return r;
+	}
+	r = add_bytes(a, !strcmp(path, "-") ? "<stdin>" : path, b.data, b.len);
+	buf_release(&b);
+	return r;
+}
+
+static int cmp_name(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+static int add_path(struct apply_cmd *a, const char *path, int depth)
+{
+	struct stat st;
+	DIR *dir;
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, alloc = 0, i;
+	int r = 0;
+
+	if (!strcmp(path, "-"))
+		return add_file(a, path);
+	if (stat(path, &st) < 0)
+		return error_errno("cannot read '%s'", path);
+	if (!S_ISDIR(st.st_mode))
+		return add_file(a, path);
+	if (depth > 32)
+		return error("'%s': directories nested too deep", path);
+	dir = opendir(path);
+	if (!dir)
+		return error_errno("cannot read directory '%s'", path);
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		XGROW(names, n + 1, alloc);
+		names[n++] = xstrfmt("%s/%s", path, de->d_name);
+	}
+	closedir(dir);
+	qsort(names, n, sizeof(*names), cmp_name);
+	for (i = 0; i < n && !r; i++) {
+		if (stat(names[i], &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			r = add_path(a, names[i], depth + 1);
+		else if (has_manifest_ext(names[i]))
+			r = add_file(a, names[i]);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return r;
+}
+
+struct git_walk {
+	struct apply_cmd *a;
+	struct git_repo *repo;
+	const char *prefix;
+	int found;
+	int failed;
+};
+
+static int on_git_entry(const struct git_entry *e, void *data)
+{
+	struct git_walk *w = data;
+	struct buf b = BUF_INIT(MAX_INPUT_FILE);
+
+	if (strcmp(e->type, "blob") || e->mode == GIT_MODE_SYMLINK)
+		return 0;
+	/* a file named exactly is read whatever its extension */
+	if (strcmp(e->path, w->prefix) && !has_manifest_ext(e->path))
+		return 0;
+	w->found = 1;
+	if (git_read_blob(w->repo, e->oid, &b) != 0) {
+		error("cannot read '%s' (%s) from the repository%s", e->path, e->oid,
+		      b.toobig ? ": too large" : "");
+		buf_release(&b);
+		w->failed = 1;
+		return 1;
+	}
+	if (add_bytes(w->a, e->path, b.data, b.len) < 0)
+		w->failed = 1;
+	buf_release(&b);
+	return w->failed;
+}
+
+static int add_git_paths(struct apply_cmd *a, char **paths, int n, long long deadline)
+{
+	struct git_repo *repo = git_repo_open(a->git_dir);
+	int i, r = 0;
+
+	if (!repo)
+		return error("cannot open repository '%s'", a->git_dir);
+	git_repo_set_deadline(repo, deadline);
+	for (i = 0; i < n && !r; i++) {
+		struct git_walk w = { a, repo, NULL, 0, 0 };
+		char *p = xstrdup(paths[i]);
+		size_t len = strlen(p);
+
+		while (len > 1 && p[len - 1] == '/')
+			p[--len] = '\0';
+		w.prefix = strcmp(p, ".") ? p : "";
+		if (git_tree_files(repo, a->rev, w.prefix, GIT_TREE_RECURSIVE, on_git_entry, &w) < 0 ||
+		    w.failed)
+			r = error("cannot read '%s' at '%s' in '%s'", p, a->rev, a->git_dir);
+		else if (!w.found)
+			r = error("'%s' has no manifests at '%s' in '%s'", p, a->rev, a->git_dir);
+		free(p);
+	}
+	git_repo_free(repo);
+	return r;
+}
+
+static void print_findings(const struct findings *fs, FILE *f)
+{
+	size_t i;
+
+	for (i = 0; i < fs->n; i++) {
+		const struct finding *x = &fs->v[i];
+
+		if (x->ignored || x->sev < SEV_WARNING)
+			continue;
+		fprintf(f, "%s:%u:%u: %s: %s [%s]\n", x->path, x->line, x->col,
+			severity_name(x->sev), x->msg, x->rule ? x->rule : "");
+	}
+}
+
+static void json_findings(struct buf *out, const struct findings *fs)
+{
+	size_t i;
+	int first = 1;
+
+	buf_addstr(out, "\"findings\":[");
+	for (i = 0; i < fs->n; i++) {
+		const struct finding *x = &fs->v[i];
+
+		if (x->ignored || x->sev < SEV_ERROR)
+			continue;
+		buf_addstr(out, first ? "{\"path\":" : ",{\"path\":");
+		first = 0;
+		buf_add_json_str(out, x->path);
+		buf_addf(out, ",\"line\":%u,\"col\":%u,\"rule\":", x->line, x->col);
+		buf_add_json_str(out, x->rule ? x->rule : "");
+		buf_addstr(out, ",\"message\":");
+		buf_add_json_str(out, x->msg);
+		buf_addch(out, '}');
+	}
+	buf_addstr(out, "]");
+}
+
+static void print_json(const struct apply_cmd *a, const struct apply_run *run,
+		       const struct findings *fs, long long ms, const char *fatal)
+{
+	struct buf out = BUF_INIT(BUF_NOCAP);
+	size_t i;
+
+	buf_addstr(&out, "{\"applyset\":");
+	if (a->applyset)
+		buf_add_json_str(&out, a->applyset);
+	else
+		buf_addstr(&out, "null");
+	buf_addf(&out, ",\"dry_run\":%s,\"diff\":%s,\"objects\":[",
+		 a->dry_run || a->diff ? "true" : "false", a->diff ? "true" : "false");
+	for (i = 0; run && i < run->n; i++) {
+		const struct apply_object *ob = &run->objs[i];
+
+		buf_addstr(&out, i ? ",{\"id\":" : "{\"id\":");
+		buf_add_json_str(&out, ob->id);
+		buf_addstr(&out, ",\"result\":");
+		buf_add_json_str(&out, apply_result_name(ob->result));
+		buf_addstr(&out, ",\"message\":");
+		buf_add_json_str(&out, ob->message ? ob->message : "");
+		if (ob->source) {
+			buf_addstr(&out, ",\"source\":");
+			buf_add_json_str(&out, ob->source);
+		}
+		if (ob->diff) {
+			buf_addstr(&out, ",\"diff\":");
+			buf_add_json_str(&out, ob->diff);
+		}
+		buf_addch(&out, '}');
+	}
+	buf_addf(&out, "],\"counts\":{\"created\":%zu,\"configured\":%zu,\"unchanged\":%zu,"
+		 "\"pruned\":%zu,\"skipped\":%zu,\"failed\":%zu},",
+		 run ? run->counts[APPLY_CREATED] : 0, run ? run->counts[APPLY_CONFIGURED] : 0,
+		 run ? run->counts[APPLY_UNCHANGED] : 0, run ? run->counts[APPLY_PRUNED] : 0,
+		 run ? run->counts[APPLY_SKIPPED] : 0, run ? run->counts[APPLY_FAILED] : 0);
+	buf_addf(&out, "\"lint\":{\"errors\":%zu,\"warnings\":%zu,", fs->nerr, fs->nwarn);
+	json_findings(&out, fs);
+	buf_addf(&out, "},\"duration_ms\":%lld", ms);
+	if (fatal) {
+		buf_addstr(&out, ",\"error\":");
+		buf_add_json_str(&out, fatal);
+	}
+	buf_addstr(&out, "}\n");
+	fwrite(out.data, 1, out.len, stdout);
+	buf_release(&out);
+}
+
+static void print_text(const struct apply_cmd *a, const struct apply_run *run, long long ms)
+{
+	static const char *const would[APPLY_NRESULTS] = {
+		"pending", "would create", "would change", "unchanged", "would prune", "skipped",
+		"failed",
+	};
+	int dry = a->dry_run || a->diff;
+	size_t i;
+
+	for (i = 0; i < run->n; i++) {
+		const struct apply_object *ob = &run->objs[i];
+
+		if (a->diff && ob->result == APPLY_UNCHANGED)
+			continue;
+		printf("%-12s %s%s%s\n", dry ? would[ob->result] : apply_result_name(ob->result),
+		       ob->id, ob->message ? ": " : "", ob->message ? ob->message : "");
+		if (ob->diff) {
+			const char *p = ob->diff, *nl;
+
+			for (; *p; p = nl + 1) {
+				nl = strchrnul(p, '\n');
+				printf("    %.*s\n", (int)(nl - p), p);
+				if (!*nl)
+					break;
+			}
+		}
+	}
+	printf("%s%zu created, %zu configured, %zu unchanged, %zu pruned, %zu failed (%lld ms)\n",
+	       dry ? "dry run: " : "", run->counts[APPLY_CREATED], run->counts[APPLY_CONFIGURED],
+	       run->counts[APPLY_UNCHANGED], run->counts[APPLY_PRUNED], run->counts[APPLY_FAILED], ms);
+}
+
+static int parse_args(struct apply_cmd *a, int argc, char **argv)
+{
+	enum {
+		O_KUBECONFIG = 256, O_CONTEXT, O_APPLYSET, O_PRUNE, O_DRY, O_FORCE, O_CONC, O_FORMAT,
+		O_GITDIR, O_REV, O_CW, O_FOREIGN, O_FM, O_TIMEOUT, O_SCHEMA, O_KV, O_INCLUSTER,
+		O_NOLINT,
+	};
+	static const struct option opts[] = {
+		{ "kubeconfig", required_argument, NULL, O_KUBECONFIG },
+		{ "context", required_argument, NULL, O_CONTEXT },
+		{ "namespace", required_argument, NULL, 'n' },
+		{ "applyset", required_argument, NULL, O_APPLYSET },
+		{ "prune", no_argument, NULL, O_PRUNE },
+		{ "dry-run", no_argument, NULL, O_DRY },
+		{ "force-conflicts", no_argument, NULL, O_FORCE },
+		{ "concurrency", required_argument, NULL, O_CONC },
+		{ "format", required_argument, NULL, O_FORMAT },
+		{ "git-dir", required_argument, NULL, O_GITDIR },
+		{ "rev", required_argument, NULL, O_REV },
+		{ "prune-allow-cluster-wide", no_argument, NULL, O_CW },
+		{ "applyset-allow-foreign", no_argument, NULL, O_FOREIGN },
+		{ "field-manager", required_argument, NULL, O_FM },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "schema-dir", required_argument, NULL, O_SCHEMA },
+		{ "kube-version", required_argument, NULL, O_KV },
+		{ "in-cluster", no_argument, NULL, O_INCLUSTER },
+		{ "no-lint", no_argument, NULL, O_NOLINT },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	char *end;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_KUBECONFIG: a->kubeconfig = optarg; break;
+		case O_CONTEXT: a->context = optarg; break;
+		case 'n': a->namespace = optarg; break;
+		case O_APPLYSET: a->applyset = optarg; break;
+		case O_PRUNE: a->prune = 1; break;
+		case O_DRY: a->dry_run = 1; break;
+		case O_FORCE: a->force = 1; break;
+		case O_CONC:
+			a->concurrency = (int)strtol(optarg, &end, 10);
+			if (*end || a->concurrency < 1 || a->concurrency > 1000) {
+				fprintf(stderr, "tidegate: --concurrency wants 1..1000\n");
+				return -1;
+			}
+			break;
+		case O_FORMAT: a->format = optarg; break;
+		case O_GITDIR: a->git_dir = optarg; break;
+		case O_REV: a->rev = optarg; break;
+		case O_CW: a->cluster_wide = 1; break;
+		case O_FOREIGN: a->allow_foreign = 1; break;
+		case O_FM: a->field_manager = optarg; break;
+		case O_TIMEOUT:
+			a->timeout_s = (int)strtol(optarg, &end, 10);
+			if (*end || a->timeout_s < 1 || a->timeout_s > 86400) {
+				fprintf(stderr, "tidegate: --timeout wants 1..86400 seconds\n");
+				return -1;
+			}
+			break;
+		case O_SCHEMA: a->schema_dir = optarg; break;
+		case O_KV: a->kube_version = optarg; break;
+		case O_INCLUSTER: a->in_cluster = 1; break;
+		case O_NOLINT: a->no_lint = 1; break;
+		case 'h': usage(stdout, a->diff); return 1;
+		default:
+			fprintf(stderr, "tidegate: unknown or incomplete option '%s'\n", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (strcmp(a->format, "text") && strcmp(a->format, "json")) {
+		fprintf(stderr, "tidegate: --format wants text or json\n");
+		return -1;
+	}
+	if (!a->git_dir != !a->rev) {
+		fprintf(stderr, "tidegate: --git-dir and --rev go together\n");
+		return -1;
+	}
+	if (a->prune && !a->applyset) {
+		fprintf(stderr, "tidegate: --prune needs --applyset NAME\n");
+		return -1;
+	}
+	if (a->applyset && (check_dns1123_subdomain(a->applyset))) {
+		fprintf(stderr, "tidegate: --applyset '%s': %s\n", a->applyset,
+			check_dns1123_subdomain(a->applyset));
+		return -1;
+	}
+	if (a->namespace && check_dns1123_label(a->namespace)) {
+		fprintf(stderr, "tidegate: -n '%s': %s\n", a->namespace, check_dns1123_label(a->namespace));
+		return -1;
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "tidegate: no PATH given\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Hands the linted objects to the run (bodies as JSON). */
+static void collect_objects(struct apply_cmd *a, struct apply_run *run)
+{
+	const struct kset *set = linter_objects(a->l);
+	size_t i;
+
+	for (i = 0; i < set->nobjs; i++) {
+		const struct kobj *ko = &set->objs[i];
+		cJSON *body;
+		char *src;
+
+		if (!ko->name)
+			continue;	/* generateName: apply cannot address it; lint said so */
+		body = ynode_to_json(ko->root);
+		if (!body)
+			continue;
+		src = xstrfmt("%s:%u", ko->path, ko->line);
+		apply_add(run, body, src);
+		free(src);
+	}
+}
+
+static int run_apply(int argc, char **argv, int diff)
+{
+	struct apply_cmd a;
+	struct lint_options lo = LINT_OPTIONS_INIT;
+	struct findings fs = FINDINGS_INIT;
+	struct kubeconfig kc = KUBECONFIG_INIT;
+	struct kube_client_options co = KUBE_CLIENT_OPTIONS_INIT;
+	struct apply_options ao = APPLY_OPTIONS_INIT;
+	struct apply_run run = APPLY_RUN_INIT;
+	struct kube_client *client = NULL;
+	struct discovery *disco = NULL;
+	long long start = monotonic_ms(), deadline;
+	int r, i, ret = 2, json;
+	const char *fatal = NULL;
+
+	memset(&a, 0, sizeof(a));
+	a.diff = diff;
+	a.format = "text";
+	a.timeout_s = DEFAULT_TIMEOUT_S;
+	r = parse_args(&a, argc, argv);
+	if (r) {
+		if (r < 0)
+			usage(stderr, diff);
+		return r < 0 ? 2 : 0;
+	}
+	json = !strcmp(a.format, "json");
+	deadline = start + (long long)a.timeout_s * 1000;
+
+	lo.schema_dir = a.schema_dir;
+	lo.kube_version = a.kube_version;
+	a.l = linter_new(&lo);
+	if (a.git_dir)
+		r = add_git_paths(&a, argv + optind, argc - optind, deadline);
+	else
+		for (i = optind, r = 0; i < argc && !r; i++)
+			r = add_path(&a, argv[i], 0);
+	if (r < 0) {
+		fatal = "cannot read the input";
+		goto out;
+	}
+	if (!a.no_lint && linter_run(a.l, &fs) < 0) {
+		fatal = "the lint could not run";
+		goto out;
+	}
+	if (fs.nerr) {
+		if (!json) {
+			print_findings(&fs, stderr);
+			fprintf(stderr, "tidegate: %zu error(s) found; nothing was applied\n", fs.nerr);
+		}
+		fatal = "lint errors; nothing was applied";
+		ret = 1;
+		goto out;
+	}
+	collect_objects(&a, &run);
+
+	r = a.in_cluster ? kubeconfig_in_cluster(&kc) : kubeconfig_load(&kc, a.kubeconfig, a.context);
+	if (r < 0) {
+		fatal = "cannot load the kubeconfig";
+		goto out;
+	}
+	co.concurrency = a.concurrency;
+	co.deadline_ms = deadline;
+	client = kube_client_new(&kc, &co);
+	if (!client) {
+		fatal = "cannot start the HTTP client";
+		goto out;
+	}
+	disco = discovery_new(client, NULL);
+	ao.field_manager = a.field_manager;
+	ao.namespace = a.namespace ? a.namespace : kc.namespace ? kc.namespace : "default";
+	ao.applyset = a.applyset;
+	ao.force_conflicts = a.force;
+	ao.dry_run = a.dry_run;
+	ao.diff = diff;
+	ao.prune = a.prune;
+	ao.prune_cluster_wide = a.cluster_wide;
+	ao.allow_foreign = a.allow_foreign;
+	ao.progress = !json && isatty(2);
+	if (apply_execute(&run, client, disco, &ao) < 0) {
+		fatal = "the run stopped: see the error above";
+		ret = 2;
+	} else {
+		ret = run.counts[APPLY_FAILED] ? 1 : 0;
+	}
+	if (!json)
+		print_text(&a, &run, monotonic_ms() - start);
+out:
+	if (json)
+		print_json(&a, &run, &fs, monotonic_ms() - start, fatal);
+	else if (fatal && ret == 2)
+		fprintf(stderr, "tidegate: %s\n", fatal);
+	apply_run_release(&run);
+	discovery_free(disco);
+	kube_client_free(client);
+	kubeconfig_release(&kc);
+	findings_release(&fs);
+	linter_free(a.l);
+	return ret;
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	return run_apply(argc, argv, 0);
+}
+
+int cmd_diff(int argc, char **argv)
+{
+	return run_apply(argc, argv, 1);
+}

@@ -1,0 +1,1092 @@
+#include "apply.h"
+#include "applyset.h"
+#include "log.h"
+#include "spawn.h"
+#include "xalloc.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NSTAGES 4
+#define CRD_GROUP "apiextensions.k8s.io"
+#define CRD_KIND "CustomResourceDefinition"
+#define DEFAULT_CRD_WAIT_MS 60000
+#define MAX_DIFF_LINES 200
+#define MAX_VALUE_TEXT 120
+
+static const char *const result_names[APPLY_NRESULTS] = {
+	"pending", "created", "configured", "unchanged", "pruned", "skipped", "failed",
+};
+
+const char *apply_result_name(enum apply_result r)
+{
+	return r < APPLY_NRESULTS ? result_names[r] : "unknown";
+}
+
+static const char *jstr(const cJSON *o, const char *key)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+static cJSON *jobj(cJSON *parent, const char *key)
+{
+	cJSON *o = cJSON_GetObjectItemCaseSensitive(parent, key);
+
+	if (!cJSON_IsObject(o)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(parent, key);
+		o = cJSON_AddObjectToObject(parent, key);
+	}
+	return o;
+}
+
+static void jset_str(cJSON *o, const char *key, const char *val)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(o, key);
+	cJSON_AddStringToObject(o, key, val);
+}
+
+static int is_crd(const char *group, const char *kind)
+{
+	return !strcmp(group, CRD_GROUP) && !strcmp(kind, CRD_KIND);
+}
+
+static int is_namespace(const char *group, const char *kind)
+{
+	return !*group && !strcmp(kind, "Namespace");
+}
+
+static int stage_of(const char *group, const char *kind)
+{
+	size_t len = strlen(kind);
+
+	if (is_crd(group, kind) || is_namespace(group, kind) ||
+	    (!strcmp(group, "rbac.authorization.k8s.io") && !strcmp(kind, "ClusterRole")))
+		return 0;
+	if (!strcmp(group, "admissionregistration.k8s.io"))
+		return 3;
+	if (len > 5 && !strcmp(kind + len - 5, "Class"))
+		return 1;
+	return 2;
+}
+
+static char *make_id(const char *kind, const char *ns, const char *name)
+{
+	if (ns && *ns)
+		return xstrfmt("%s/%s/%s", kind, ns, name);
+	return xstrfmt("%s/%s", kind, name);
+}
+
+static void set_message(struct apply_object *ob, char *msg)
+{
+	free(ob->message);
+	ob->message = msg;
+}
+
+static void fail(struct apply_object *ob, char *msg)
+{
+	ob->result = APPLY_FAILED;
+	set_message(ob, msg);
+}
+
+static struct apply_object *new_object(struct apply_run *run)
+{
+	struct apply_object *ob;
+
+	XGROW(run->objs, run->n + 1, run->alloc);
+	ob = &run->objs[run->n++];
+	memset(ob, 0, sizeof(*ob));
+	return ob;
+}
+
+struct apply_object *apply_add(struct apply_run *run, cJSON *body, const char *source)
+{
+	const char *av = jstr(body, "apiVersion"), *kind = jstr(body, "kind");
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(body, "metadata");
+	const char *name = jstr(meta, "name"), *ns = jstr(meta, "namespace"), *slash;
+	struct apply_object *ob;
+
+	if (!av || !kind || !name || !*name) {
+		error("%s: object without apiVersion, kind or metadata.name", source ? source : "input");
+		cJSON_Delete(body);
+		return NULL;
+	}
+	ob = new_object(run);
+	slash = strchr(av, '/');
+	ob->group = slash ? xstrndup(av, (size_t)(slash - av)) : xstrdup("");
+	ob->version = xstrdup(slash ? slash + 1 : av);
+	ob->kind = xstrdup(kind);
+	ob->name = xstrdup(name);
+	ob->namespace = ns && *ns ? xstrdup(ns) : NULL;
+	ob->id = make_id(kind, ob->namespace, name);
+	ob->source = source ? xstrdup(source) : NULL;
+	ob->body = body;
+	ob->stage = stage_of(ob->group, ob->kind);
+	return ob;
+}
+
+static void object_release(struct apply_object *ob)
+{
+	free(ob->group);
+	free(ob->version);
+	free(ob->kind);
+	free(ob->namespace);
+	free(ob->name);
+	free(ob->id);
+	free(ob->source);
+	cJSON_Delete(ob->body);
+	free(ob->resource);
+	free(ob->uid);
+	free(ob->message);
+	free(ob->diff);
+}
+
+void apply_run_release(struct apply_run *run)
+{
+	size_t i;
+
+	for (i = 0; i < run->n; i++)
+		object_release(&run->objs[i]);
+	free(run->objs);
+	memset(run, 0, sizeof(*run));
+}
+
+/* --------------------------------------------------------------- diffs */
+
+static void strip_bookkeeping(cJSON *o)
+{
+	static const char *const meta_keys[] = {
+		"managedFields", "resourceVersion", "generation", "uid", "creationTimestamp",
+		"selfLink", NULL,
+	};
+	cJSON *meta = cJSON_GetObjectItemCaseSensitive(o, "metadata");
+	size_t i;
+
+	for (i = 0; meta_keys[i]; i++)
+		cJSON_DeleteItemFromObjectCaseSensitive(meta, meta_keys[i]);
+}
+
+static void add_value(struct buf *out, const cJSON *v)
+{
+	char *s = cJSON_PrintUnformatted(v);
+
+	if (!s) {
+		buf_addstr(out, "?");
+		return;
+	}
+	if (strlen(s) > MAX_VALUE_TEXT)
+		buf_addf(out, "%.*s...", MAX_VALUE_TEXT, s);
+	else
+		buf_addstr(out, s);
+	free(s);
+}
+
+static void diff_line(struct buf *out, size_t *count, char sign, const char *path,
+		      const cJSON *a, const cJSON *b)
+{
+	(*count)++;
+	if (*count > MAX_DIFF_LINES)
+		return;
+	if (*count == MAX_DIFF_LINES) {
+		buf_addstr(out, "  ... more differences\n");
+		return;
+	}
+	buf_addf(out, "%c %s", sign, *path ? path : ".");
+	if (sign == '~') {
+		buf_addstr(out, ": ");
+		add_value(out, a);
+		buf_addstr(out, " -> ");
+		add_value(out, b);
+	} else if (sign == '+') {
+		buf_addstr(out, ": ");
+		add_value(out, b);
+	}
+	buf_addch(out, '\n');
+}
+
+static void diff_rec(const cJSON *a, const cJSON *b, const char *path, struct buf *out,
+		     size_t *count)
+{
+	const cJSON *x;
+
+	if (cJSON_IsObject(a) && cJSON_IsObject(b)) {
+		cJSON_ArrayForEach(x, a) {
+			const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, x->string);
+			char *p = xstrfmt("%s.%s", path, x->string);
+
+			if (!y)
+				diff_line(out, count, '-', p, x, NULL);
+			else
+				diff_rec(x, y, p, out, count);
+			free(p);
+		}
+		cJSON_ArrayForEach(x, b) {
+			if (!cJSON_GetObjectItemCaseSensitive(a, x->string)) {
+				char *p = xstrfmt("%s.%s", path, x->string);
+
+				diff_line(out, count, '+', p, NULL, x);
+				free(p);
+			}
+		}
+		return;
+	}
+	if (cJSON_IsArray(a) && cJSON_IsArray(b) && cJSON_GetArraySize(a) == cJSON_GetArraySize(b)) {
+		int i, n = cJSON_GetArraySize(a);
+
+		for (i = 0; i < n; i++) {
+			char *p = xstrfmt("%s[%d]", path, i);
+
+			diff_rec(cJSON_GetArrayItem(a, i), cJSON_GetArrayItem(b, i), p, out, count);
+			free(p);
+		}
+		return;
+	}
+	if (!cJSON_Compare(a, b, 1))
+		diff_line(out, count, '~', path, a, b);
+}
+
+size_t apply_diff_objects(const cJSON *live, const cJSON *want, struct buf *out)
+{
+	cJSON *a = cJSON_Duplicate(live, 1), *b = cJSON_Duplicate(want, 1);
+	size_t count = 0;
+
+	strip_bookkeeping(a);
+	strip_bookkeeping(b);
+	diff_rec(a, b, "", out, &count);
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	return count;
+}
+
+/* ------------------------------------------------------------ the run */
+
+struct ctx {
+	struct apply_run *run;
+	struct kube_client *c;
+	struct discovery *d;
+	const struct apply_options *o;
+	struct applyset set;
+	const char *manager;
+	int stage;
+};
+
+static void progress(void *arg, size_t done, size_t n)
+{
+	struct ctx *x = arg;
+
+	if (n < 20)
+		return;
+	fprintf(stderr, "\rtidegate: stage %d: %zu/%zu%s", x->stage, done, n, done == n ? "\n" : "");
+	fflush(stderr);
+}
+
+/* The CRD in the input that defines group/kind, or NULL. */
+static const cJSON *crd_in_input(const struct apply_run *run, const char *group, const char *kind)
+{
+	size_t i;
+
+	for (i = 0; i < run->n; i++) {
+		const struct apply_object *ob = &run->objs[i];
+		const cJSON *spec;
+
+		if (ob->pruning || !is_crd(ob->group, ob->kind))
+			continue;
+		spec = cJSON_GetObjectItemCaseSensitive(ob->body, "spec");
+		if (!strcmp(jstr(spec, "group") ? jstr(spec, "group") : "", group) &&
+		    !strcmp(jstr(cJSON_GetObjectItemCaseSensitive(spec, "names"), "kind")
+			    ? jstr(cJSON_GetObjectItemCaseSensitive(spec, "names"), "kind") : "", kind))
+			return spec;
+	}
+	return NULL;
+}
+
+static int namespace_in_input(const struct apply_run *run, const char *ns)
+{
+	size_t i;
+
+	for (i = 0; i < run->n; i++)
+		if (!run->objs[i].pruning && is_namespace(run->objs[i].group, run->objs[i].kind) &&
+		    !strcmp(run->objs[i].name, ns))
+			return 1;
+	return 0;
+}
+
+static void set_scope(struct ctx *x, struct apply_object *ob)
+{
+	cJSON *meta = jobj(ob->body, "metadata");
+
+	if (ob->namespaced) {
+		if (!ob->namespace)
+			ob->namespace = xstrdup(x->o->namespace ? x->o->namespace : "default");
+		jset_str(meta, "namespace", ob->namespace);
+	} else if (ob->namespace) {
+		fail(ob, xstrfmt("%s is cluster-scoped but has metadata.namespace '%s'", ob->kind,
+				 ob->namespace));
+	}
+	free(ob->id);
+	ob->id = make_id(ob->kind, ob->namespaced ? ob->namespace : NULL, ob->name);
+}
+
+/* Finds each object's resource and scope. Returns -1 when discovery failed. */
+static int resolve_all(struct ctx *x)
+{
+	struct apply_run *run = x->run;
+	size_t i;
+
+	for (i = 0; i < run->n; i++) {
+		struct apply_object *ob = &run->objs[i];
+		const struct kube_resource *res = NULL;
+		const cJSON *crd;
+		int r;
+
+		if (ob->pruning || ob->result != APPLY_PENDING || ob->resolved)
+			continue;
+		res = discovery_find(x->d, ob->group, ob->version, ob->kind);
+		if (!res && (crd = crd_in_input(run, ob->group, ob->kind))) {
+			/* served once the CRD from this input is established */
+			const char *scope = jstr(crd, "scope");
+
+			ob->namespaced = !scope || strcmp(scope, "Cluster");
+			free(ob->resource);
+			ob->resource = xstrdup(jstr(cJSON_GetObjectItemCaseSensitive(crd, "names"), "plural")
+					       ? jstr(cJSON_GetObjectItemCaseSensitive(crd, "names"), "plural") : "");
+			set_scope(x, ob);
+			continue;
+		}
+		if (!res) {
+			r = discovery_lookup(x->d, ob->group, ob->version, ob->kind, &res);
+			if (r < 0)
+				return -1;
+			if (r > 0) {
+				fail(ob, xstrfmt("the server does not serve kind '%s' in '%s%s%s'", ob->kind,
+						 ob->group, *ob->group ? "/" : "", ob->version));
+				continue;
+			}
+		}
+		free(ob->resource);
+		ob->resource = xstrdup(res->resource);
+		ob->namespaced = res->namespaced;
+		ob->resolved = 1;
+		set_scope(x, ob);
+	}
+	return 0;
+}
+
+static char *object_path(const struct apply_object *ob, const char *query)
+{
+	struct kube_resource r;
+
+	r.group = ob->group;
+	r.version = ob->version;
+	r.kind = ob->kind;
+	r.resource = ob->resource;
+	r.namespaced = ob->namespaced;
+	return kube_object_path(&r, ob->namespace, ob->name, query);
+}
+
+static char *apply_query(struct ctx *x)
+{
+	struct buf q = BUF_INIT(BUF_NOCAP);
+
+	buf_addstr(&q, "fieldManager=");
+	buf_add_urlenc(&q, x->manager);
+	buf_addstr(&q, "&fieldValidation=Strict");
+	if (x->o->force_conflicts)
+		buf_addstr(&q, "&force=true");
+	if (x->o->dry_run || x->o->diff)
+		buf_addstr(&q, "&dryRun=All");
+	return buf_detach(&q, NULL);
+}
+
+/* The cluster's current revision (a list's resourceVersion), or 0 when unknown. */
+static unsigned long long cluster_revision(struct ctx *x)
+{
+	struct kube_request *r = kube_request_new("GET", "/api/v1/namespaces?limit=1");
+	unsigned long long rv = 0;
+
+	if (kube_client_run(x->c, &r, 1) == 0 && r->status == 200) {
+		cJSON *doc = cJSON_ParseWithLength(r->resp.data, r->resp.len);
+		const char *s = jstr(cJSON_GetObjectItemCaseSensitive(doc, "metadata"), "resourceVersion");
+		char *end;
+
+		if (s) {
+			rv = strtoull(s, &end, 10);
+			if (*end)
+				rv = 0;
+		}
+		cJSON_Delete(doc);
+	}
+	kube_request_free(r);
+	return rv;
+}
+
+static char *conflict_message(const struct kube_request *r)
+{
+	cJSON *doc = cJSON_ParseWithLength(r->resp.data, r->resp.len);
+	const cJSON *cause;
+	struct buf b = BUF_INIT(BUF_NOCAP);
+	int n = 0;
+
+	cJSON_ArrayForEach(cause, cJSON_GetObjectItemCaseSensitive(
+				   cJSON_GetObjectItemCaseSensitive(doc, "details"), "causes")) {
+		const char *reason = jstr(cause, "reason"), *msg = jstr(cause, "message");
+		const char *field = jstr(cause, "field");
+
+		if (!reason || strcmp(reason, "FieldManagerConflict"))
+			continue;
+		buf_addf(&b, "%s%s%s%s%s", n++ ? "; " : "", msg ? msg : "conflict",
+			 field ? " (" : "", field ? field : "", field ? ")" : "");
+	}
+	cJSON_Delete(doc);
+	if (!n) {
+		buf_release(&b);
+		return NULL;
+	}
+	buf_addstr(&b, "; use --force-conflicts to take the fields over");
+	return buf_detach(&b, NULL);
+}
+
+static const char *resp_uid(const cJSON *doc)
+{
+	return jstr(cJSON_GetObjectItemCaseSensitive(doc, "metadata"), "uid");
+}
+
+static void record_apply(struct ctx *x, struct apply_object *ob, struct kube_request *p,
+			 struct kube_request *live, unsigned long long baseline)
+{
+	int dry = x->o->dry_run || x->o->diff;
+	cJSON *doc;
+
+	if (!p->status) {
+		x->run->unreachable = 1;
+		fail(ob, xstrfmt("no answer from the server: %s", p->error ? p->error : "unknown"));
+		return;
+	}
+	if (p->status == 200 || p->status == 201) {
+		doc = cJSON_ParseWithLength(p->resp.data, p->resp.len);
+		if (resp_uid(doc)) {
+			free(ob->uid);
+			ob->uid = xstrdup(resp_uid(doc));
+		}
+		if (dry) {
+			if (p->status == 201 || !live || live->status == 404) {
+				ob->result = APPLY_CREATED;
+			} else if (live->status == 200) {
+				cJSON *ldoc = cJSON_ParseWithLength(live->resp.data, live->resp.len);
+				struct buf d = BUF_INIT(BUF_NOCAP);
+
+				ob->result = ldoc && doc && !apply_diff_objects(ldoc, doc, &d)
+					? APPLY_UNCHANGED : APPLY_CONFIGURED;
+				if (x->o->diff && d.len)
+					ob->diff = buf_detach(&d, NULL);
+				buf_release(&d);
+				cJSON_Delete(ldoc);
+			} else {
+				ob->result = APPLY_CONFIGURED;
+			}
+		} else if (p->status == 201) {
+			ob->result = APPLY_CREATED;
+		} else {
+			const char *s = jstr(cJSON_GetObjectItemCaseSensitive(doc, "metadata"),
+					     "resourceVersion");
+			char *end = NULL;
+			unsigned long long rv = s ? strtoull(s, &end, 10) : 0;
+
+			if (baseline && s && end && !*end && rv <= baseline)
+				ob->result = APPLY_UNCHANGED;
+			else
+				ob->result = APPLY_CONFIGURED;
+		}
+		cJSON_Delete(doc);
+		return;
+	}
+	if (p->status == 409) {
+		char *m = conflict_message(p);
+
+		if (m) {
+			fail(ob, m);
+			return;
+		}
+	}
+	if (dry && p->status == 404 && ob->namespaced && namespace_in_input(x->run, ob->namespace)) {
+		ob->result = APPLY_CREATED;
+		set_message(ob, xstrfmt("not checked by the server: namespace '%s' is new in this set",
+					ob->namespace));
+		return;
+	}
+	fail(ob, kube_request_message(p));
+}
+
+static int apply_stage(struct ctx *x, int stage)
+{
+	struct apply_run *run = x->run;
+	struct kube_request **reqs = NULL;
+	size_t *idx = NULL, n = 0, alloc = 0, ialloc = 0, i, k;
+	int dry = x->o->dry_run || x->o->diff;
+	unsigned long long baseline = 0;
+	char *query;
+
+	for (i = 0; i < run->n; i++) {
+		struct apply_object *ob = &run->objs[i];
+
+		if (ob->pruning || ob->stage != stage || ob->result != APPLY_PENDING)
+			continue;
+		if (!ob->resolved) {
+			if (dry) {
+				ob->result = APPLY_CREATED;
+				set_message(ob, xstrdup("not checked by the server: its "
+							"CustomResourceDefinition is new in this set"));
+			} else {
+				fail(ob, xstrfmt("kind '%s' is still not served after its "
+						 "CustomResourceDefinition was applied", ob->kind));
+			}
+			continue;
+		}
+		XGROW(idx, n + 1, ialloc);
+		idx[n++] = i;
+	}
+	if (!n) {
+		free(idx);
+		return 0;
+	}
+	if (!dry)
+		baseline = cluster_revision(x);
+	query = apply_query(x);
+	for (k = 0; k < n; k++) {
+		struct apply_object *ob = &run->objs[idx[k]];
+		char *path = object_path(ob, query), *body;
+		struct kube_request *r = kube_request_new("PATCH", path);
+
+		free(path);
+		cJSON_DeleteItemFromObjectCaseSensitive(jobj(ob->body, "metadata"), "resourceVersion");
+		cJSON_DeleteItemFromObjectCaseSensitive(jobj(ob->body, "metadata"), "managedFields");
+		body = cJSON_PrintUnformatted(ob->body);
+		kube_request_set_body(r, body, strlen(body), "application/apply-patch+yaml");
+		XGROW(reqs, k + 1, alloc);
+		reqs[k] = r;
+	}
+	if (dry) {
+		for (k = 0; k < n; k++) {
+			char *path = object_path(&run->objs[idx[k]], NULL);
+
+			XGROW(reqs, n + k + 1, alloc);
+			reqs[n + k] = kube_request_new("GET", path);
+			free(path);
+		}
+	}
+	free(query);
+	x->stage = stage;
+	kube_client_run(x->c, reqs, dry ? 2 * n : n);
+	for (k = 0; k < n; k++)
+		record_apply(x, &run->objs[idx[k]], reqs[k], dry ? reqs[n + k] : NULL, baseline);
+	for (k = 0; k < (dry ? 2 * n : n); k++)
+		kube_request_free(reqs[k]);
+	free(reqs);
+	free(idx);
+	return 0;
+}
+
+static int crd_established(const struct kube_request *r)
+{
+	cJSON *doc;
+	const cJSON *c;
+	int ok = 0;
+
+	if (r->status != 200)
+		return 0;
+	doc = cJSON_ParseWithLength(r->resp.data, r->resp.len);
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(
+				   cJSON_GetObjectItemCaseSensitive(doc, "status"), "conditions")) {
+		const char *type = jstr(c, "type"), *st = jstr(c, "status");
+
+		if (type && st && !strcmp(type, "Established") && !strcmp(st, "True"))
+			ok = 1;
+	}
+	cJSON_Delete(doc);
+	return ok;
+}
+
+/* Waits until the CRDs applied in stage 0 are Established. */
+static void wait_crds(struct ctx *x)
+{
+	struct apply_run *run = x->run;
+	long long deadline = monotonic_ms() + (x->o->crd_wait_ms > 0 ? x->o->crd_wait_ms
+					       : DEFAULT_CRD_WAIT_MS);
+	size_t i;
+
+	for (;;) {
+		struct kube_request **reqs = NULL;
+		size_t *idx = NULL, n = 0, alloc = 0, ialloc = 0, k;
+		int pending = 0;
+
+		for (i = 0; i < run->n; i++) {
+			struct apply_object *ob = &run->objs[i];
+			char *path;
+
+			if (ob->pruning || !is_crd(ob->group, ob->kind) ||
+			    (ob->result != APPLY_CREATED && ob->result != APPLY_CONFIGURED &&
+			     ob->result != APPLY_UNCHANGED) || ob->stage < 0)
+				continue;
+			path = object_path(ob, NULL);
+			XGROW(reqs, n + 1, alloc);
+			XGROW(idx, n + 1, ialloc);
+			reqs[n] = kube_request_new("GET", path);
+			idx[n++] = i;
+			free(path);
+		}
+		if (!n)
+			return;
+		kube_client_run(x->c, reqs, n);
+		for (k = 0; k < n; k++) {
+			if (crd_established(reqs[k]))
+				run->objs[idx[k]].stage = -1 - run->objs[idx[k]].stage;	/* done */
+			else
+				pending++;
+			kube_request_free(reqs[k]);
+		}
+		free(reqs);
+		free(idx);
+		if (!pending)
+			break;
+		if (monotonic_ms() >= deadline) {
+			log_warnx("%d CustomResourceDefinition(s) not Established after %d ms", pending,
+				  x->o->crd_wait_ms > 0 ? x->o->crd_wait_ms : DEFAULT_CRD_WAIT_MS);
+			break;
+		}
+		usleep(200 * 1000);
+	}
+	for (i = 0; i < run->n; i++)
+		if (run->objs[i].stage < 0)
+			run->objs[i].stage = -1 - run->objs[i].stage;
+}
+
+/* Objects deferred for a CRD of this input: resolve them now. */
+static int resolve_deferred(struct ctx *x)
+{
+	struct apply_run *run = x->run;
+	size_t i;
+	int any = 0;
+
+	for (i = 0; i < run->n; i++)
+		if (!run->objs[i].pruning && !run->objs[i].resolved &&
+		    run->objs[i].result == APPLY_PENDING)
+			any = 1;
+	if (!any)
+		return 0;
+	if (discovery_refresh(x->d) < 0)
+		return -1;
+	for (i = 0; i < run->n; i++) {
+		struct apply_object *ob = &run->objs[i];
+		const struct kube_resource *res;
+
+		if (ob->pruning || ob->resolved || ob->result != APPLY_PENDING)
+			continue;
+		res = discovery_find(x->d, ob->group, ob->version, ob->kind);
+		if (!res)
+			continue;	/* reported by apply_stage */
+		free(ob->resource);
+		ob->resource = xstrdup(res->resource);
+		ob->namespaced = res->namespaced;
+		ob->resolved = 1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- prune */
+
+static char *object_member(const struct apply_object *ob)
+{
+	return applyset_member(ob->group, ob->kind, ob->namespaced ? ob->namespace : "", ob->name);
+}
+
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The members of the input (sorted; caller frees each and the array). */
+static char **input_members(struct ctx *x, size_t *nout)
+{
+	char **v = xcalloc(x->run->n + 1, sizeof(char *));
+	size_t i, n = 0;
+
+	for (i = 0; i < x->run->n; i++) {
+		const struct apply_object *ob = &x->run->objs[i];
+
+		if (ob->pruning || (!ob->resolved && !ob->resource) ||
+		    (ob->result == APPLY_FAILED && !ob->resource))
+			continue;
+		v[n++] = object_member(ob);
+	}
+	qsort(v, n, sizeof(*v), cmp_strp);
+	*nout = n;
+	return v;
+}
+
+static void free_strv(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/*
+ * A parent without tidegate's inventory (kubectl made it): list the
+ * members by label in the group-kinds and namespaces it names.
+ */
+static int list_members_by_label(struct ctx *x)
+{
+	struct applyset *s = &x->set;
+	struct kube_request **reqs = NULL;
+	size_t n = 0, alloc = 0, i, j, malloc_ = 0;
+	char *sel;
+	struct buf q = BUF_INIT(BUF_NOCAP);
+
+	buf_addstr(&q, "labelSelector=");
+	buf_add_urlenc(&q, APPLYSET_PART_OF_LABEL "=");
+	buf_add_urlenc(&q, s->id);
+	sel = buf_detach(&q, NULL);
+	for (i = 0; i < s->ngk; i++) {
+		const char *gk = s->group_kinds[i], *dot = strchr(gk, '.');
+		char *kind = dot ? xstrndup(gk, (size_t)(dot - gk)) : xstrdup(gk);
+		const struct kube_resource *res = discovery_find_gk(x->d, dot ? dot + 1 : "", kind);
+
+		free(kind);
+		if (!res)
+			continue;
+		if (!res->namespaced) {
+			char *p = kube_object_path(res, NULL, NULL, sel);
+
+			XGROW(reqs, n + 1, alloc);
+			reqs[n++] = kube_request_new("GET", p);
+			free(p);
+			continue;
+		}
+		for (j = 0; j <= s->nns; j++) {
+			char *p = kube_object_path(res, j ? s->namespaces[j - 1] : s->namespace, NULL, sel);
+
+			XGROW(reqs, n + 1, alloc);
+			reqs[n++] = kube_request_new("GET", p);
+			free(p);
+		}
+	}
+	free(sel);
+	kube_client_run(x->c, reqs, n);
+	for (i = 0; i < n; i++) {
+		cJSON *doc;
+		const cJSON *item;
+		const char *av;
+
+		if (reqs[i]->status != 200) {
+			char *m = kube_request_message(reqs[i]);
+
+			log_warnx("applyset '%s': listing members with %s failed: %s", s->name,
+				  reqs[i]->path, m);
+			free(m);
+			continue;
+		}
+		doc = cJSON_ParseWithLength(reqs[i]->resp.data, reqs[i]->resp.len);
+		av = jstr(doc, "apiVersion");
+		cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(doc, "items")) {
+			const cJSON *meta = cJSON_GetObjectItemCaseSensitive(item, "metadata");
+			const char *kind = jstr(doc, "kind"), *slash = av ? strchr(av, '/') : NULL;
+			char *g = slash ? xstrndup(av, (size_t)(slash - av)) : xstrdup(""), *k;
+			size_t kl = kind ? strlen(kind) : 0;
+
+			/* a list's kind is "<Kind>List" */
+			k = kl > 4 ? xstrndup(kind, kl - 4) : xstrdup("");
+			XGROW(s->members, s->nmembers + 1, malloc_);
+			s->members[s->nmembers++] = applyset_member(g, k, jstr(meta, "namespace"),
+								    jstr(meta, "name") ? jstr(meta, "name") : "");
+			free(g);
+			free(k);
+		}
+		cJSON_Delete(doc);
+	}
+	for (i = 0; i < n; i++)
+		kube_request_free(reqs[i]);
+	free(reqs);
+	qsort(s->members, s->nmembers, sizeof(char *), cmp_strp);
+	return 0;
+}
+
+static void prune(struct ctx *x, char **cur, size_t ncur)
+{
+	struct apply_run *run = x->run;
+	struct applyset *s = &x->set;
+	struct kube_request **reqs = NULL;
+	size_t *idx = NULL, n = 0, alloc = 0, ialloc = 0, i, k;
+	size_t first = run->n;
+	int stage;
+
+	for (i = 0; i < s->nmembers; i++) {
+		char *g, *kind, *ns, *name;
+		const struct kube_resource *res;
+		struct apply_object *ob;
+
+		if (bsearch(&s->members[i], cur, ncur, sizeof(char *), cmp_strp))
+			continue;
+		if (applyset_member_parse(s->members[i], &g, &kind, &ns, &name) < 0) {
+			log_warnx("applyset '%s': ignoring malformed member '%s'", s->name, s->members[i]);
+			continue;
+		}
+		ob = new_object(run);
+		ob->pruning = 1;
+		ob->group = g;
+		ob->kind = kind;
+		ob->namespace = *ns ? ns : NULL;
+		if (!*ns)
+			free(ns);
+		ob->name = name;
+		ob->id = make_id(kind, ob->namespace, name);
+		ob->stage = stage_of(g, kind);
+		res = discovery_find_gk(x->d, g, kind);
+		if (!res) {
+			ob->result = APPLY_SKIPPED;
+			set_message(ob, xstrdup("not pruned: the server no longer serves its kind"));
+			continue;
+		}
+		ob->version = xstrdup(res->version);
+		ob->resource = xstrdup(res->resource);
+		ob->namespaced = res->namespaced;
+		ob->resolved = 1;
+		if ((is_namespace(g, kind) || is_crd(g, kind)) && !x->o->prune_cluster_wide) {
+			ob->result = APPLY_SKIPPED;
+			ob->stage = -1;	/* kept as a member */
+			set_message(ob, xstrdup("not pruned: Namespaces and CustomResourceDefinitions "
+						"are pruned only with --prune-allow-cluster-wide"));
+		}
+	}
+	/* read them: only our members, by UID */
+	for (i = first; i < run->n; i++) {
+		char *path;
+
+		if (run->objs[i].result != APPLY_PENDING)
+			continue;
+		path = object_path(&run->objs[i], NULL);
+		XGROW(reqs, n + 1, alloc);
+		XGROW(idx, n + 1, ialloc);
+		reqs[n] = kube_request_new("GET", path);
+		idx[n++] = i;
+		free(path);
+	}
+	kube_client_run(x->c, reqs, n);
+	for (k = 0; k < n; k++) {
+		struct apply_object *ob = &run->objs[idx[k]];
+		cJSON *doc;
+		const char *part;
+
+		if (!reqs[k]->status) {
+			run->unreachable = 1;
+			fail(ob, xstrfmt("no answer from the server: %s", reqs[k]->error));
+		} else if (reqs[k]->status == 404) {
+			ob->result = APPLY_SKIPPED;
+			set_message(ob, xstrdup("already gone"));
+		} else if (reqs[k]->status != 200) {
+			fail(ob, kube_request_message(reqs[k]));
+		} else {
+			doc = cJSON_ParseWithLength(reqs[k]->resp.data, reqs[k]->resp.len);
+			part = jstr(cJSON_GetObjectItemCaseSensitive(
+					    cJSON_GetObjectItemCaseSensitive(doc, "metadata"), "labels"),
+				    APPLYSET_PART_OF_LABEL);
+			if (!part || strcmp(part, s->id)) {
+				ob->result = APPLY_SKIPPED;
+				set_message(ob, xstrfmt("not pruned: it is no longer labelled %s=%s",
+							APPLYSET_PART_OF_LABEL, s->id));
+			} else if (resp_uid(doc)) {
+				ob->uid = xstrdup(resp_uid(doc));
+			}
+			cJSON_Delete(doc);
+		}
+		kube_request_free(reqs[k]);
+	}
+	n = 0;
+	/* delete in reverse stage order */
+	for (stage = NSTAGES - 1; stage >= 0; stage--) {
+		n = 0;
+		for (i = first; i < run->n; i++) {
+			struct apply_object *ob = &run->objs[i];
+			char *path, *body;
+			cJSON *opts;
+
+			if (ob->result != APPLY_PENDING || ob->stage != stage || !ob->uid)
+				continue;
+			if (x->o->diff) {
+				ob->result = APPLY_PRUNED;
+				continue;
+			}
+			path = object_path(ob, x->o->dry_run ? "dryRun=All" : NULL);
+			opts = cJSON_CreateObject();
+			cJSON_AddStringToObject(opts, "apiVersion", "v1");
+			cJSON_AddStringToObject(opts, "kind", "DeleteOptions");
+			cJSON_AddStringToObject(opts, "propagationPolicy", "Background");
+			cJSON_AddStringToObject(jobj(opts, "preconditions"), "uid", ob->uid);
+			body = cJSON_PrintUnformatted(opts);
+			cJSON_Delete(opts);
+			XGROW(reqs, n + 1, alloc);
+			XGROW(idx, n + 1, ialloc);
+			reqs[n] = kube_request_new("DELETE", path);
+			kube_request_set_body(reqs[n], body, strlen(body), "application/json");
+			idx[n++] = i;
+			free(path);
+		}
+		if (!n)
+			continue;
+		x->stage = stage;
+		kube_client_run(x->c, reqs, n);
+		for (k = 0; k < n; k++) {
+			struct apply_object *ob = &run->objs[idx[k]];
+			long st = reqs[k]->status;
+
+			if (!st) {
+				run->unreachable = 1;
+				fail(ob, xstrfmt("no answer from the server: %s", reqs[k]->error));
+			} else if (st == 200 || st == 202 || st == 404) {
+				ob->result = APPLY_PRUNED;
+			} else if (st == 409) {
+				ob->result = APPLY_SKIPPED;
+				set_message(ob, xstrdup("not pruned: replaced by another object meanwhile"));
+			} else {
+				fail(ob, kube_request_message(reqs[k]));
+			}
+			kube_request_free(reqs[k]);
+		}
+	}
+	for (i = first; i < run->n; i++)
+		if (run->objs[i].result == APPLY_PENDING) {
+			run->objs[i].result = APPLY_SKIPPED;
+			if (!run->objs[i].message)
+				set_message(&run->objs[i], xstrdup("not pruned: no UID to match"));
+		}
+	free(reqs);
+	free(idx);
+}
+
+/* Members to record: the input, and old members still there (not pruned). */
+static char **final_members(struct ctx *x, char **cur, size_t ncur, int with_old, size_t *nout)
+{
+	size_t i, n = 0;
+	char **v = xcalloc(ncur + x->set.nmembers + 1, sizeof(char *));
+
+	for (i = 0; i < ncur; i++)
+		v[n++] = xstrdup(cur[i]);
+	if (with_old) {
+		for (i = 0; i < x->set.nmembers; i++)
+			v[n++] = xstrdup(x->set.members[i]);
+	} else {
+		for (i = 0; i < x->run->n; i++) {
+			const struct apply_object *ob = &x->run->objs[i];
+
+			if (!ob->pruning)
+				continue;
+			if (ob->result == APPLY_FAILED || (ob->result == APPLY_SKIPPED && ob->stage == -1))
+				v[n++] = applyset_member(ob->group, ob->kind, ob->namespace, ob->name);
+		}
+	}
+	*nout = n;
+	return v;
+}
+
+static void label_members(struct ctx *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->run->n; i++) {
+		struct apply_object *ob = &x->run->objs[i];
+
+		if (ob->pruning || ob->result != APPLY_PENDING)
+			continue;
+		jset_str(jobj(jobj(ob->body, "metadata"), "labels"), APPLYSET_PART_OF_LABEL, x->set.id);
+	}
+}
+
+int apply_execute(struct apply_run *run, struct kube_client *c, struct discovery *d,
+		  const struct apply_options *o)
+{
+	struct ctx x;
+	char **cur = NULL, **mem;
+	size_t ncur = 0, nmem, i;
+	int dry = o->dry_run || o->diff, stage, ret = -1, parent_deferred = 0, w;
+
+	memset(&x, 0, sizeof(x));
+	x.run = run;
+	x.c = c;
+	x.d = d;
+	x.o = o;
+	x.manager = o->field_manager ? o->field_manager : "tidegate";
+	if (o->progress)
+		kube_client_set_progress(c, progress, &x);
+
+	if (discovery_refresh(d) < 0 || resolve_all(&x) < 0)
+		goto out;
+	if (o->applyset) {
+		const char *ns = o->namespace ? o->namespace : "default";
+
+		if (applyset_fetch(&x.set, c, o->applyset, ns, o->allow_foreign) < 0)
+			goto out;
+		if (x.set.exists && !x.set.has_inventory && x.set.ngk)
+			list_members_by_label(&x);
+		label_members(&x);
+		cur = input_members(&x, &ncur);
+		if (!dry) {
+			if (!x.set.exists && namespace_in_input(run, ns)) {
+				parent_deferred = 1;	/* its namespace comes with stage 0 */
+			} else {
+				mem = final_members(&x, cur, ncur, 1, &nmem);
+				w = applyset_write(&x.set, c, mem, nmem, 0);
+				free_strv(mem, nmem);
+				if (w < 0)
+					goto out;
+			}
+		}
+	}
+	for (stage = 0; stage < NSTAGES; stage++) {
+		if (apply_stage(&x, stage) < 0)
+			goto out;
+		if (stage == 0) {
+			if (!dry)
+				wait_crds(&x);
+			if (!dry && resolve_deferred(&x) < 0)
+				goto out;
+			if (parent_deferred) {
+				mem = final_members(&x, cur, ncur, 1, &nmem);
+				w = applyset_write(&x.set, c, mem, nmem, 0);
+				free_strv(mem, nmem);
+				if (w < 0)
+					goto out;
+			}
+		}
+		if (run->unreachable)
+			break;
+	}
+	if (o->applyset && o->prune && !run->unreachable)
+		prune(&x, cur, ncur);
+	if (o->applyset && !dry && !run->unreachable) {
+		mem = final_members(&x, cur, ncur, !o->prune, &nmem);
+		w = applyset_write(&x.set, c, mem, nmem, 0);
+		free_strv(mem, nmem);
+		if (w < 0)
+			goto out;
+	}
+	ret = run->unreachable ? -1 : 0;
+	if (run->unreachable)
+		error("the API server at %s stopped answering; the run is incomplete",
+		      kube_client_server(c));
+out:
+	memset(run->counts, 0, sizeof(run->counts));
+	for (i = 0; i < run->n; i++) {
+		if (run->objs[i].result == APPLY_PENDING) {
+			run->objs[i].result = APPLY_FAILED;
+			if (!run->objs[i].message)
+				set_message(&run->objs[i], xstrdup("not applied: the run stopped early"));
+		}
+		run->counts[run->objs[i].result]++;
+	}
+	kube_client_set_progress(c, NULL, NULL);
+	free_strv(cur, ncur);
+	applyset_release(&x.set);
+	return ret;
+}

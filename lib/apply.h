@@ -1,0 +1,115 @@
+/*
+ * apply.h - server-side apply of a set of objects, in stages, with
+ * ApplySet pruning; also the dry-run comparison behind `tidegate diff`.
+ *
+ *	struct apply_run run = APPLY_RUN_INIT;
+ *	apply_add(&run, body, "k8s/web.yaml:3");	// body: the object as cJSON (taken)
+ *	...
+ *	if (apply_execute(&run, client, disco, &opts) < 0)	// could not talk to the cluster
+ *		...
+ *	for each run.objs[i]: result, message
+ *	apply_run_release(&run);
+ *
+ * Stages (as Flux orders them): 0 CRDs, Namespaces, ClusterRoles; then
+ * (after waiting for the CRDs to be Established and reading discovery
+ * again) 1 `*Class` kinds; 2 everything else; 3 admission webhook and
+ * policy configurations. Pruning deletes in the reverse order.
+ *
+ * Each object goes out as PATCH application/apply-patch+yaml with
+ * fieldManager, fieldValidation=Strict and optionally force; many at
+ * once over one HTTP/2 connection. An object's result is created (201),
+ * configured (200, it changed), unchanged (200, the server stored
+ * nothing: its resourceVersion is not newer than the cluster's revision
+ * taken just before the stage) or failed with the server's message; a
+ * field-manager conflict names the manager and the fields.
+ */
+#ifndef TIDEGATE_APPLY_H
+#define TIDEGATE_APPLY_H
+
+#include <stddef.h>
+
+#include "discovery.h"
+#include "kube.h"
+
+struct cJSON;
+
+enum apply_result {
+	APPLY_PENDING = 0,
+	APPLY_CREATED,
+	APPLY_CONFIGURED,
+	APPLY_UNCHANGED,
+	APPLY_PRUNED,
+	APPLY_SKIPPED,		/* left alone on purpose (message says why) */
+	APPLY_FAILED,
+	APPLY_NRESULTS
+};
+/* "created", "configured", ... */
+const char *apply_result_name(enum apply_result r);
+
+struct apply_object {
+	char *group, *version, *kind, *namespace, *name;
+	char *id;		/* "Kind/ns/name" or "Kind/name" */
+	char *source;		/* where it came from ("file:line"), or NULL */
+	struct cJSON *body;	/* the desired object; owned */
+	int stage;
+	char *resource;		/* plural resource name once resolved */
+	int namespaced;
+	int resolved;
+	int pruning;		/* an old member being pruned, not in the input */
+	char *uid;
+	enum apply_result result;
+	char *message;		/* why it failed or was skipped; notes */
+	char *diff;		/* diff mode: the changed fields, one per line */
+};
+
+struct apply_run {
+	struct apply_object *objs;
+	size_t n, alloc;
+	size_t counts[APPLY_NRESULTS];
+	int unreachable;	/* some request got no answer from the server */
+};
+#define APPLY_RUN_INIT { NULL, 0, 0, { 0 }, 0 }
+
+struct apply_options {
+	const char *field_manager;	/* default "tidegate" */
+	const char *namespace;		/* default for namespaced objects and the ApplySet's home */
+	const char *applyset;		/* the set's name, or NULL for none (no pruning) */
+	int force_conflicts;
+	int dry_run;			/* dryRun=All: nothing changes */
+	int diff;			/* dry run and compute each object's changed fields */
+	int prune;
+	int prune_cluster_wide;		/* also prune Namespaces and CRDs */
+	int allow_foreign;		/* take over a set another tool manages */
+	int crd_wait_ms;		/* wait for CRDs Established; default 60000 */
+	int progress;			/* progress on stderr (a terminal) */
+};
+#define APPLY_OPTIONS_INIT { NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0 }
+
+/*
+ * Adds an object (body is taken over). Reads apiVersion, kind,
+ * metadata.name and metadata.namespace from it. Returns the new
+ * object, or NULL (reported, body freed) when those are missing.
+ */
+struct apply_object *apply_add(struct apply_run *run, struct cJSON *body, const char *source);
+
+/*
+ * Applies (or dry-runs / diffs) everything added, then prunes when
+ * asked. Per-object outcomes are in run->objs and run->counts.
+ * Returns 0 when the run went through (objects may have failed), -1
+ * when it had to stop: the cluster could not be reached, discovery or
+ * the ApplySet parent failed (reported).
+ */
+int apply_execute(struct apply_run *run, struct kube_client *c, struct discovery *d,
+		  const struct apply_options *o);
+
+void apply_run_release(struct apply_run *run);
+
+/*
+ * Compares two objects, ignoring server bookkeeping (managedFields,
+ * resourceVersion, generation, uid, timestamps); appends one line per
+ * difference to out ("~ .spec.replicas: 1 -> 3", "+ .data.b: \"x\"",
+ * "- .data.a"). Returns the number of differences.
+ */
+size_t apply_diff_objects(const struct cJSON *live, const struct cJSON *want, struct buf *out);
+
+#endif
