@@ -14,6 +14,8 @@ struct cli_command {
 	const char *summary;
 };
 
+int cmd_apply(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_schema(int argc, char **argv);
 int cmd_version(int argc, char **argv);

@@ -12,6 +12,8 @@
 
 /* Keep sorted by name; each line is one subcommand. */
 static const struct cli_command commands[] = {
+	{ "apply", cmd_apply, "server-side apply manifests to a cluster, prune with an ApplySet" },
+	{ "diff", cmd_diff, "show what apply would change (a server-side dry run)" },
 	{ "lint", cmd_lint, "check Kubernetes manifests (schemas, rules, duplicates)" },
 	{ "schema", cmd_schema, "make schema directories (pull from a cluster, compact)" },
 	{ "version", cmd_version, "print the version" },
