@@ -9,10 +9,11 @@ k8s=$TIDEGATE_SRC/install/kubernetes
 if tidegate lint --help 2>&1 | grep -q "unknown command"; then
 	test_skip "tidegate lint is not built yet"
 else
-	test_expect_success 'tidegate lint finds no error in install/kubernetes' '
+	test_expect_success 'tidegate lint finds no error and no warning in install/kubernetes' '
 		tidegate lint "$k8s" >out 2>&1; rc=$?
 		cat out
-		test $rc = 0
+		test $rc = 0 &&
+		test_grep " 0 errors, 0 warnings" out
 	'
 
 	test_expect_success 'the JSON report agrees: zero errors' '
