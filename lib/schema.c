@@ -224,6 +224,7 @@ struct skind {
 	int resolved;
 	const struct ynode *crd_schema;	/* CRD kinds: openAPIV3Schema, compiled on first use */
 	int crd_preserve;
+	int is_crd;
 };
 
 struct schema_store {
@@ -933,14 +934,12 @@ void schema_store_free(struct schema_store *st)
 
 const char *schema_store_kube_version(struct schema_store *st)
 {
-	struct sdir *b;
+	size_t i;
 
-	if (!st->ndirs)
-		return NULL;
-	b = &st->dirs[st->ndirs - 1];
-	if (sdir_load(b) < 0)
-		return NULL;
-	return b->version;
+	for (i = 0; i < st->ndirs; i++)
+		if (sdir_load(&st->dirs[i]) == 0 && st->dirs[i].version)
+			return st->dirs[i].version;
+	return NULL;
 }
 
 static void compile_crd(struct schema_store *st, struct skind *k);
@@ -976,6 +975,9 @@ static struct skind *lookup(struct schema_store *st, const char *group, const ch
 	}
 	smap_put(&st->cache, key, k);
 out:
+	/* a CRD added (again) after the kind was cached */
+	if (k && k->is_crd && !k->resolved)
+		compile_crd(st, k);
 	free(key);
 	return k;
 }
@@ -1039,6 +1041,7 @@ static int add_crd_version(struct schema_store *st, const char *group, const cha
 	/* compiled on first use: most sets hold CRDs for kinds they never use */
 	k->resolved = 0;
 	k->root = NULL;
+	k->is_crd = 1;
 	k->crd_schema = schema;
 	k->crd_preserve = preserve;
 	k->namespaced = namespaced;
@@ -1343,6 +1346,37 @@ static int base64_valid(const char *s, size_t len)
 	return n % 4 == 0 && pad <= 2;
 }
 
+static int digits(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+/* RFC 3339 as Kubernetes' metav1.Time reads it: 2006-01-02T15:04:05[.9]Z or +07:00. */
+static int datetime_valid(const char *s)
+{
+	if (strlen(s) < 20 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' ||
+	    !digits(s + 8, 2) || s[10] != 'T' || !digits(s + 11, 2) || s[13] != ':' ||
+	    !digits(s + 14, 2) || s[16] != ':' || !digits(s + 17, 2))
+		return 0;
+	s += 19;
+	if (*s == '.') {
+		s++;
+		if (!digits(s, 1))
+			return 0;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	if (*s == 'Z')
+		return !s[1];
+	return (*s == '+' || *s == '-') && strlen(s) == 6 && digits(s + 1, 2) && s[3] == ':' &&
+	       digits(s + 4, 2);
+}
+
 static void check_format(struct vctx *c, const struct snode *s, const struct ynode *n)
 {
 	long long v;
@@ -1355,6 +1389,11 @@ static void check_format(struct vctx *c, const struct snode *s, const struct yno
 		report(c, n, "schema-format",
 		       "put base64 text in data, or the plain text in stringData",
 		       "value is not valid base64");
+	} else if (s->format == SF_DATETIME && (s->flags & SN_NULL_OK) && n->stype == YS_STRING &&
+		   !datetime_valid(n->str)) {
+		/* only built-in Time fields: CRD date-times accept more layouts */
+		report(c, n, "schema-format", "write an RFC 3339 time such as 2024-05-01T12:00:00Z",
+		       "\"%s\" is not an RFC 3339 date-time", n->str);
 	}
 }
 

@@ -1,0 +1,562 @@
+/*
+ * t-schema.c - OpenAPI v3 validation: the compact converter, schema
+ * directories, CRDs in the set, every finding class with its line:col
+ * and JSON path, the leniencies Kubernetes has (null, int-or-string,
+ * quantities, embedded resources), and the bundled schemas.
+ */
+#include "tap.h"
+#include "buf.h"
+#include "finding.h"
+#include "manifest.h"
+#include "openapi.h"
+#include "schema.h"
+#include "xalloc.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *src_dir(void)
+{
+	const char *s = getenv("TIDEGATE_SRC");
+
+	return s && *s ? s : ".";
+}
+
+static char tmpdir[256];
+
+static void rm_rf(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char *p;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		p = xstrfmt("%s/%s", dir, e->d_name);
+		unlink(p);
+		free(p);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* Compacts tests/data/schema/openapi into tmpdir/demo. */
+static char *make_demo_dir(void)
+{
+	static const char *const files[] = {
+		"apis__demo.tidegate.io__v1.json",
+		"apis__demo.tidegate.io.json",
+	};
+	struct openapi_compactor *c = openapi_compactor_new();
+	char *out = xstrfmt("%s/demo", tmpdir);
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < 2; i++) {
+		struct buf b = BUF_INIT(BUF_NOCAP);
+		char *p = xstrfmt("%s/tests/data/schema/openapi/%s", src_dir(), files[i]);
+
+		if (buf_read_file(&b, p) < 0 || openapi_compactor_add(c, files[i], b.data, b.len) < 0)
+			ret = -1;
+		buf_release(&b);
+		free(p);
+	}
+	is_int(ret, 0, "the raw documents load");
+	is_int(openapi_compactor_count(c), 1, "one group-version kept (the group list is skipped)");
+	ret = openapi_compactor_write(c, out, "v1.36.3");
+	is_int(ret, 0, "the compact directory is written");
+	openapi_compactor_free(c);
+	return out;
+}
+
+struct run {
+	struct kset set;
+	struct findings fs;
+};
+
+/* Parses text, registers its CRDs, validates every object. */
+static void run_yaml(struct run *r, struct schema_store *st, const char *text, int strict)
+{
+	size_t i;
+
+	memset(r, 0, sizeof(*r));
+	kset_add_file(&r->set, "t.yaml", text, strlen(text), NULL, SEV_INFO, &r->fs);
+	for (i = 0; i < r->set.nobjs; i++)
+		if (!strcmp(r->set.objs[i].kind, "CustomResourceDefinition"))
+			schema_store_add_crd(st, &r->set.objs[i], &r->fs);
+	for (i = 0; i < r->set.nobjs; i++)
+		schema_validate(st, &r->set.objs[i], strict, &r->fs);
+	findings_sort(&r->fs);
+}
+
+static void run_release(struct run *r)
+{
+	findings_release(&r->fs);
+	kset_release(&r->set);
+}
+
+static size_t count_rule(const struct run *r, const char *rule)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < r->fs.n; i++)
+		if (r->fs.v[i].rule && !strcmp(r->fs.v[i].rule, rule))
+			n++;
+	return n;
+}
+
+static size_t count_schema(const struct run *r)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < r->fs.n; i++)
+		if (r->fs.v[i].rule && !strncmp(r->fs.v[i].rule, "schema-", 7) &&
+		    strcmp(r->fs.v[i].rule, "schema-missing"))
+			n++;
+	return n;
+}
+
+/* The finding of rule at jpath, or NULL. */
+static const struct finding *find(const struct run *r, const char *rule, const char *jpath)
+{
+	size_t i;
+
+	for (i = 0; i < r->fs.n; i++) {
+		const struct finding *f = &r->fs.v[i];
+
+		if (f->rule && !strcmp(f->rule, rule) && f->jpath && !strcmp(f->jpath, jpath))
+			return f;
+	}
+	return NULL;
+}
+
+static void dump(const struct run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->fs.n; i++) {
+		const struct finding *f = &r->fs.v[i];
+
+		printf("#   %u:%u %s %s %s\n", f->line, f->col, f->rule ? f->rule : "-",
+		       f->jpath ? f->jpath : "-", f->msg);
+	}
+}
+
+static void expect_at(const struct run *r, const char *rule, const char *jpath,
+		      unsigned line, unsigned col)
+{
+	const struct finding *f = find(r, rule, jpath);
+
+	if (!ok(f != NULL, "%s at %s", rule, jpath)) {
+		dump(r);
+		return;
+	}
+	if (!ok(f->line == line && f->col == col, "%s at %s is at %u:%u", rule, jpath, line, col))
+		printf("#   got %u:%u\n", f->line, f->col);
+}
+
+static const char good_widget[] =
+	"apiVersion: demo.tidegate.io/v1\n"
+	"kind: Widget\n"
+	"metadata:\n"
+	"  name: w\n"
+	"  namespace: default\n"
+	"  creationTimestamp: null\n"
+	"  labels: {app: w}\n"
+	"spec:\n"
+	"  description: a widget\n"
+	"  replicas: 2\n"
+	"  ratio: 1\n"
+	"  enabled: true\n"
+	"  mode: fast\n"
+	"  port: http\n"
+	"  memory: 1.5Gi\n"
+	"  selector: {app: w}\n"
+	"  ports:\n"
+	"  - port: 80\n"
+	"  - port: 80\n"
+	"    protocol: UDP\n"
+	"  tags: [a, b]\n"
+	"  data: {k: aGVsbG8=}\n"
+	"  raw: {anything: [1, 2, {x: y}]}\n"
+	"  child:\n"
+	"    selector: {}\n"
+	"    memory: 0.5\n"
+	"    port: 8080\n";
+
+static void test_demo_dir(const char *dir)
+{
+	struct schema_store *st = schema_store_new(dir);
+	struct run r;
+
+	ok(st != NULL, "the compact directory opens");
+	if (!st)
+		return;
+	is_str(schema_store_kube_version(st), "1.36.3", "the version comes from the index");
+	is_int(schema_store_namespaced(st, "demo.tidegate.io", "v1", "Widget"), 1,
+	       "Widget is namespaced (created under /namespaces/{namespace})");
+	is_int(schema_store_namespaced(st, "demo.tidegate.io", "v1", "Gadget"), 0,
+	       "Gadget is cluster-scoped");
+	is_int(schema_store_namespaced(st, "demo.tidegate.io", "v1", "Nope"), -1,
+	       "an unknown kind has no scope");
+
+	run_yaml(&r, st, good_widget, 0);
+	if (!ok(count_schema(&r) == 0, "a valid Widget has no finding (null, int-or-string, quantities, list-map keys with defaults)"))
+		dump(&r);
+	run_release(&r);
+
+	run_yaml(&r, st,
+		 "apiVersion: demo.tidegate.io/v1\n"	/* 1 */
+		 "kind: Widget\n"
+		 "metadata:\n"
+		 "  name: w\n"
+		 "  colour: red\n"			/* 5 */
+		 "  creationTimestamp: yesterday\n"
+		 "spec:\n"
+		 "  replica: 2\n"
+		 "  replicas: \"2\"\n"
+		 "  ratio: fast\n"			/* 10 */
+		 "  enabled: 1\n"
+		 "  mode: medium\n"
+		 "  port: 1.5\n"
+		 "  memory: 1.5GB\n"
+		 "  ports:\n"				/* 15 */
+		 "  - port: 80\n"
+		 "  - port: 80\n"
+		 "    protocol: TCP\n"
+		 "  - name: noport\n"
+		 "  tags: [a, b, a]\n"			/* 20 */
+		 "  data: {k: not base64!}\n"
+		 "  child:\n"
+		 "    selector: {a: 1}\n"
+		 "    replicas: 4294967296\n",
+		 0);
+	expect_at(&r, "schema-unknown-field", ".metadata.colour", 5, 3);
+	expect_at(&r, "schema-format", ".metadata.creationTimestamp", 6, 22);
+	expect_at(&r, "schema-unknown-field", ".spec.replica", 8, 3);
+	ok(find(&r, "schema-unknown-field", ".spec.replica") &&
+	   find(&r, "schema-unknown-field", ".spec.replica")->hint &&
+	   strstr(find(&r, "schema-unknown-field", ".spec.replica")->hint, "\"replicas\""),
+	   "the hint suggests the close field name");
+	expect_at(&r, "schema-type", ".spec.replicas", 9, 13);
+	expect_at(&r, "schema-type", ".spec.ratio", 10, 10);
+	expect_at(&r, "schema-type", ".spec.enabled", 11, 12);
+	expect_at(&r, "schema-enum", ".spec.mode", 12, 9);
+	expect_at(&r, "schema-type", ".spec.port", 13, 9);
+	expect_at(&r, "schema-format", ".spec.memory", 14, 11);
+	expect_at(&r, "schema-list-duplicate", ".spec.ports[1]", 17, 5);
+	expect_at(&r, "schema-required", ".spec.ports[2].port", 19, 5);
+	expect_at(&r, "schema-list-duplicate", ".spec.tags[2]", 20, 16);
+	expect_at(&r, "schema-format", ".spec.data.k", 21, 13);
+	expect_at(&r, "schema-required", ".spec.selector", 8, 3);
+	expect_at(&r, "schema-type", ".spec.child.selector.a", 23, 19);
+	expect_at(&r, "schema-format", ".spec.child.replicas", 24, 15);
+	if (!ok(count_schema(&r) == 16, "exactly the expected findings"))
+		dump(&r);
+	ok(r.fs.n && r.fs.v[0].object && !strcmp(r.fs.v[0].object, "Widget/w"),
+	   "findings name the object");
+	ok(r.fs.n && r.fs.v[0].sev == SEV_ERROR, "schema findings are errors");
+	run_release(&r);
+
+	/* a kind with no schema: a warning, an error under strict */
+	run_yaml(&r, st, "apiVersion: demo.tidegate.io/v2\nkind: Widget\nmetadata: {name: w}\n", 0);
+	ok(count_rule(&r, "schema-missing") == 1 && r.fs.v[0].sev == SEV_WARNING,
+	   "an unknown version is schema-missing (warning)");
+	run_release(&r);
+	run_yaml(&r, st, "apiVersion: demo.tidegate.io/v2\nkind: Widget\nmetadata: {name: w}\n", 1);
+	ok(count_rule(&r, "schema-missing") == 1 && r.fs.v[0].sev == SEV_ERROR,
+	   "... and an error under strict");
+	run_release(&r);
+
+	/* the strict-decoding cases: a YAML int where a string is wanted, and back */
+	run_yaml(&r, st,
+		 "apiVersion: demo.tidegate.io/v1\nkind: Widget\nmetadata:\n  name: w\n"
+		 "  labels: {version: 2}\nspec:\n  selector: {}\n  replicas: 3.0\n  description: 'x'\n",
+		 0);
+	expect_at(&r, "schema-type", ".metadata.labels.version", 5, 21);
+	ok(!find(&r, "schema-type", ".spec.replicas"), "3.0 is accepted for an integer (it decodes as 3)");
+	is_int(count_schema(&r), 1, "only the unquoted label value");
+	run_release(&r);
+
+	schema_store_free(st);
+}
+
+static const char crd_yaml[] =
+	"apiVersion: apiextensions.k8s.io/v1\n"
+	"kind: CustomResourceDefinition\n"
+	"metadata:\n"
+	"  name: crontabs.stable.example.com\n"
+	"spec:\n"
+	"  group: stable.example.com\n"
+	"  scope: Namespaced\n"
+	"  names: {plural: crontabs, singular: crontab, kind: CronTab}\n"
+	"  versions:\n"
+	"  - name: v1\n"
+	"    served: true\n"
+	"    storage: true\n"
+	"    schema:\n"
+	"      openAPIV3Schema:\n"
+	"        type: object\n"
+	"        properties:\n"
+	"          spec:\n"
+	"            type: object\n"
+	"            required: [cronSpec]\n"
+	"            properties:\n"
+	"              cronSpec: {type: string}\n"
+	"              replicas: {type: integer, minimum: 1}\n"
+	"              image: {type: string, nullable: true}\n"
+	"              policy: {type: string, enum: [Allow, Forbid]}\n"
+	"              cpu:\n"
+	"                anyOf: [{type: integer}, {type: string}]\n"
+	"                x-kubernetes-int-or-string: true\n"
+	"                pattern: ^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$\n"
+	"              extra:\n"
+	"                type: object\n"
+	"                x-kubernetes-preserve-unknown-fields: true\n"
+	"              closed: {type: object}\n"
+	"              template:\n"
+	"                type: object\n"
+	"                x-kubernetes-embedded-resource: true\n"
+	"                x-kubernetes-preserve-unknown-fields: true\n"
+	"              pod:\n"
+	"                type: object\n"
+	"                x-kubernetes-embedded-resource: true\n"
+	"                properties:\n"
+	"                  spec: {type: object, x-kubernetes-preserve-unknown-fields: true}\n"
+	"              items:\n"
+	"                type: array\n"
+	"                x-kubernetes-list-type: map\n"
+	"                x-kubernetes-list-map-keys: [name]\n"
+	"                items:\n"
+	"                  type: object\n"
+	"                  properties: {name: {type: string}, value: {type: string}}\n"
+	"              either:\n"
+	"                type: object\n"
+	"                properties: {a: {type: string}, b: {type: string}}\n"
+	"                oneOf: [{required: [a]}, {required: [b]}]\n"
+	"              labels: {type: object, additionalProperties: {type: string}}\n"
+	"  - name: v2\n"
+	"    served: true\n"
+	"    storage: false\n"
+	"    schema:\n"
+	"      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}\n";
+
+static void test_crd(struct schema_store *st)
+{
+	struct buf text = BUF_INIT(BUF_NOCAP);
+	struct run r;
+
+	buf_addstr(&text, crd_yaml);
+	buf_addstr(&text,
+		   "---\n"
+		   "apiVersion: stable.example.com/v1\n"
+		   "kind: CronTab\n"
+		   "metadata: {name: c, namespace: x}\n"
+		   "spec:\n"
+		   "  cronSpec: '* * * * */5'\n"
+		   "  replicas: 2\n"
+		   "  image: null\n"
+		   "  policy: Allow\n"
+		   "  cpu: 500m\n"
+		   "  extra: {anything: {goes: 1}}\n"
+		   "  closed: {}\n"
+		   "  template: {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {x: 1}}\n"
+		   "  pod: {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {y: 2}}\n"
+		   "  items: [{name: a}, {name: b, value: x}]\n"
+		   "  either: {b: x}\n"
+		   "---\n"
+		   "apiVersion: stable.example.com/v2\n"
+		   "kind: CronTab\n"
+		   "metadata: {name: c2}\n"
+		   "whatever: {is: fine}\n");
+	run_yaml(&r, st, text.data, 0);
+	if (!ok(count_schema(&r) == 0, "a valid custom resource validates against its CRD in the set"))
+		dump(&r);
+	is_int(schema_store_namespaced(st, "stable.example.com", "v1", "CronTab"), 1,
+	       "the CRD's scope is known");
+	run_release(&r);
+	buf_reset(&text);
+
+	buf_addstr(&text, crd_yaml);
+	buf_addstr(&text,
+		   "---\n"					/* 59 */
+		   "apiVersion: stable.example.com/v1\n"
+		   "kind: CronTab\n"
+		   "metadata: {name: c, namespace: x, labelz: {}}\n"	/* 62 */
+		   "spec:\n"
+		   "  cronSpc: x\n"
+		   "  replicas: '2'\n"
+		   "  policy: Sometimes\n"
+		   "  cpu: lots\n"
+		   "  closed: {a: 1}\n"
+		   "  pod: {apiVersion: v1, kind: Pod, metadata: {name: p}, status: {}}\n"
+		   "  items: [{name: a}, {name: a}]\n"
+		   "  either: {}\n"
+		   "  labels: {a: null}\n"
+		   "bogus: 1\n");
+	run_yaml(&r, st, text.data, 0);
+	expect_at(&r, "schema-unknown-field", ".metadata.labelz", 62, 35);
+	expect_at(&r, "schema-unknown-field", ".spec.cronSpc", 64, 3);
+	expect_at(&r, "schema-required", ".spec.cronSpec", 64, 3);
+	expect_at(&r, "schema-type", ".spec.replicas", 65, 13);
+	expect_at(&r, "schema-enum", ".spec.policy", 66, 11);
+	expect_at(&r, "schema-format", ".spec.cpu", 67, 8);
+	expect_at(&r, "schema-unknown-field", ".spec.closed.a", 68, 12);
+	expect_at(&r, "schema-unknown-field", ".spec.pod.status", 69, 57);
+	expect_at(&r, "schema-list-duplicate", ".spec.items[1]", 70, 22);
+	expect_at(&r, "schema-oneof", ".spec.either", 71, 11);
+	expect_at(&r, "schema-type", ".spec.labels.a", 72, 15);
+	expect_at(&r, "schema-unknown-field", ".bogus", 73, 1);
+	if (!ok(count_schema(&r) == 12, "exactly the expected findings in the bad custom resource"))
+		dump(&r);
+	run_release(&r);
+	buf_release(&text);
+
+	/* a CRD with no usable spec */
+	run_yaml(&r, st,
+		 "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+		 "metadata: {name: x.example.com}\nspec: {group: example.com}\n", 0);
+	ok(count_rule(&r, "schema-crd") == 1, "a CRD without names.kind is reported");
+	run_release(&r);
+}
+
+static void test_quantity(void)
+{
+	static const char *const good[] = {
+		"1", "0", "500m", "1.5Gi", "128Mi", "1e3", "1E-3", ".5", "5.", "+1k", "-2", "100Ki",
+		"1.5", "2Ei", "3P",
+	};
+	static const char *const bad[] = {
+		"", "Gi", "1.5GB", "1 Gi", "1gi", "1e", "1K", "..5", "1Mi2", "abc", "1.2.3", "--1",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ok(schema_quantity_valid(good[i]) == 1, "quantity '%s' is valid", good[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(schema_quantity_valid(bad[i]) == 0, "quantity '%s' is not", bad[i]);
+}
+
+static void test_bad_dirs(void)
+{
+	char *p = xstrfmt("%s/nope", tmpdir);
+
+	ok(schema_store_new(p) == NULL, "a missing --schema-dir is refused");
+	free(p);
+	ok(schema_store_new(tmpdir) == NULL, "a directory with no index.json is refused");
+}
+
+static void test_bundled(void)
+{
+	char *dir = xstrfmt("%s/data/schemas", src_dir());
+	struct schema_store *st;
+	struct run r;
+	struct stat sb;
+
+	if (stat(dir, &sb) < 0) {
+		ok(1, "# SKIP no bundled schemas in this tree");
+		free(dir);
+		return;
+	}
+	setenv("TIDEGATE_SCHEMAS", dir, 1);
+	st = schema_store_new(NULL);
+	ok(schema_store_kube_version(st) != NULL, "the bundled schemas have a version");
+	is_int(schema_store_namespaced(st, "apps", "v1", "Deployment"), 1, "Deployment is namespaced");
+	is_int(schema_store_namespaced(st, "", "v1", "Namespace"), 0, "Namespace is not");
+	is_int(schema_store_namespaced(st, "rbac.authorization.k8s.io", "v1", "ClusterRole"), 0,
+	       "ClusterRole is not");
+	run_yaml(&r, st,
+		 "apiVersion: apps/v1\n"
+		 "kind: Deployment\n"
+		 "metadata:\n"
+		 "  name: web\n"
+		 "  creationTimestamp: null\n"
+		 "  annotations: {a: b}\n"
+		 "spec:\n"
+		 "  replicas: 1\n"
+		 "  selector: {matchLabels: {app: web}}\n"
+		 "  strategy: {rollingUpdate: {maxSurge: 25%, maxUnavailable: 0}}\n"
+		 "  template:\n"
+		 "    metadata: {labels: {app: web}, creationTimestamp: null}\n"
+		 "    spec:\n"
+		 "      containers:\n"
+		 "      - name: web\n"
+		 "        image: nginx:1.27\n"
+		 "        env: [{name: A, value: \"1\"}, {name: B, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]\n"
+		 "        ports: [{containerPort: 80}, {containerPort: 80, protocol: UDP}]\n"
+		 "        resources: {limits: {cpu: 1, memory: 1Gi}, requests: {cpu: 0.5}}\n"
+		 "        livenessProbe: {httpGet: {path: /, port: 80}}\n"
+		 "        readinessProbe: {httpGet: {path: /, port: http}}\n"
+		 "      volumes: [{name: v, emptyDir: {}}]\n"
+		 "status: {}\n",
+		 0);
+	if (!ok(count_schema(&r) == 0, "a real Deployment validates against the bundled schema"))
+		dump(&r);
+	run_release(&r);
+	run_yaml(&r, st,
+		 "apiVersion: apps/v1\n"
+		 "kind: Deployment\n"
+		 "metadata: {name: web}\n"
+		 "spec:\n"
+		 "  selector: {matchLabels: {app: web}}\n"
+		 "  template:\n"
+		 "    spec:\n"
+		 "      containers:\n"
+		 "      - name: web\n"
+		 "        image: nginx\n"			/* 10 */
+		 "        env: [{name: A, value: 1}]\n"
+		 "        ports: [{containerPort: 80}, {containerPort: 80, protocol: TCP}]\n"
+		 "        resources: {limits: {memory: 1GB}}\n"
+		 "      - name: web\n"
+		 "        imagePullPolicy: 3\n",		/* 15 */
+		 0);
+	expect_at(&r, "schema-type", ".spec.template.spec.containers[0].env[0].value", 11, 32);
+	expect_at(&r, "schema-list-duplicate", ".spec.template.spec.containers[0].ports[1]", 12, 38);
+	expect_at(&r, "schema-format", ".spec.template.spec.containers[0].resources.limits.memory", 13, 38);
+	expect_at(&r, "schema-list-duplicate", ".spec.template.spec.containers[1]", 14, 9);
+	expect_at(&r, "schema-type", ".spec.template.spec.containers[1].imagePullPolicy", 15, 26);
+	if (!ok(count_schema(&r) == 5, "exactly the expected findings in the bad Deployment"))
+		dump(&r);
+	run_release(&r);
+	schema_store_free(st);
+	unsetenv("TIDEGATE_SCHEMAS");
+	free(dir);
+}
+
+int main(void)
+{
+	struct schema_store *st;
+	char *demo;
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/t-schema.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	/* no bundled schemas for the demo tests: only what they are given */
+	setenv("TIDEGATE_SCHEMAS", tmpdir, 1);
+
+	demo = make_demo_dir();
+	test_demo_dir(demo);
+	test_bad_dirs();
+
+	/* the demo directory gives ObjectMeta (meta.json) for the custom resources */
+	st = schema_store_new(demo);
+	test_crd(st);
+	schema_store_free(st);
+
+	test_quantity();
+	test_bundled();
+
+	rm_rf(demo);
+	free(demo);
+	rm_rf(tmpdir);
+	return done_testing();
+}
