@@ -2,9 +2,10 @@
  * t-rules.c - the lint rules: the table, golden cases (tests/data/rules/),
  * annotation ignores, kube-version judgement and a 10,000-object run.
  *
- * Golden cases: one folder per case under tests/data/rules/. Its *.yaml
- * files form one set; the rule checked is the folder's name, or those
- * listed in a file `rules` (one id a line); a file `options` may hold
+ * Golden cases: one folder per case under tests/data/rules/ (folders
+ * starting with _ hold the shell tests' fixtures). Its *.yaml files form
+ * one set; the rule checked is the folder's name, or those listed in a
+ * file `rules` (one id a line); a file `options` may hold
  * `kube-version 1.21` and `require-namespace`. `expected` holds the
  * exact findings of those rules, one a line:
  *
@@ -249,7 +250,7 @@ static void test_golden(void)
 	if (!ok(d != NULL, "golden directory %s exists", dir))
 		return;
 	while ((de = readdir(d)))
-		if (de->d_name[0] != '.') {
+		if (de->d_name[0] != '.' && de->d_name[0] != '_') {
 			XGROW(names, nnames + 1, alloc);
 			names[nnames++] = xstrdup(de->d_name);
 		}
