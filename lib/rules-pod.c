@@ -303,30 +303,30 @@ static void duplicate_env_one(const struct rule_ctx *ctx, const struct kobj *o,
 			      const struct kcontainer *c)
 {
 	const struct ynode *env = ynode_get(c->node, "env");
-	size_t i, j;
+	struct strmap seen = STRMAP_INIT;
+	size_t i;
 
 	if (!env || env->kind != YN_SEQ)
 		return;
-	/* Containers have few variables: a quadratic scan is fine and stays bounded. */
-	for (i = 1; i < env->n && i < 4096; i++) {
+	/* A hash keeps a hostile env list of any length linear. */
+	for (i = 0; i < env->n; i++) {
 		const struct ynode *nk = ynode_get(env->kids[i], "name");
 		const char *name = ynode_str(nk);
+		const struct strmap_entry *prev;
+		char jp[RULE_JPATH_MAX];
 
 		if (!name)
 			continue;
-		for (j = 0; j < i; j++) {
-			const char *prev = ynode_str(ynode_get(env->kids[j], "name"));
-			char jp[RULE_JPATH_MAX];
-
-			if (!prev || strcmp(prev, name))
-				continue;
-			jpath_join(jp, c->jpath, ".env[%zu].name", i);
-			rule_report(ctx, o, nk, jp,
-				    "container '%s' sets %s twice (env[%zu] and env[%zu])",
-				    c->name, name, j, i);
-			break;
+		prev = strmap_get(&seen, name);
+		if (!prev) {
+			strmap_add(&seen, name, i);
+			continue;
 		}
+		jpath_join(jp, c->jpath, ".env[%zu].name", i);
+		rule_report(ctx, o, nk, jp, "container '%s' sets %s twice (env[%zu] and env[%zu])",
+			    c->name, name, prev->v[0], i);
 	}
+	strmap_release(&seen);
 }
 
 RULE_OBJ(check_duplicate_env_var)
@@ -428,8 +428,8 @@ RULE_OBJ(check_duplicate_container_name)
 	static const char *const lists[] = { "initContainers", "containers" };
 	const char *pj;
 	const struct ynode *pod = kobj_pod_spec(o, &pj);
-	const struct ynode *seen[512];
-	size_t nseen = 0, l, i, j;
+	struct strmap seen = STRMAP_INIT;
+	size_t l, i;
 
 	if (!pod)
 		return;
@@ -438,25 +438,23 @@ RULE_OBJ(check_duplicate_container_name)
 
 		if (!seq || seq->kind != YN_SEQ)
 			continue;
-		for (i = 0; i < seq->n && nseen < 512; i++) {
+		for (i = 0; i < seq->n; i++) {
 			const struct ynode *nk = ynode_get(seq->kids[i], "name");
 			const char *name = ynode_str(nk);
 			char jp[RULE_JPATH_MAX];
 
 			if (!name)
 				continue;
-			for (j = 0; j < nseen; j++)
-				if (!strcmp(ynode_str(seen[j]), name))
-					break;
-			if (j < nseen) {
-				jpath_join(jp, pj, ".%s[%zu].name", lists[l], i);
-				rule_report(ctx, o, nk, jp,
-					    "a container named '%s' appears twice in the pod", name);
-			} else {
-				seen[nseen++] = nk;
+			if (!strmap_get(&seen, name)) {
+				strmap_put(&seen, name);
+				continue;
 			}
+			jpath_join(jp, pj, ".%s[%zu].name", lists[l], i);
+			rule_report(ctx, o, nk, jp, "a container named '%s' appears twice in the pod",
+				    name);
 		}
 	}
+	strmap_release(&seen);
 }
 
 static void host_port_one(const struct rule_ctx *ctx, const struct kobj *o,

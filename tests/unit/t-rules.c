@@ -483,17 +483,28 @@ static void test_scale(void)
 	add_yaml(&set, "big.yaml", y.data, y.len);
 	ok(set.nobjs == 10000, "10,000 objects parsed (%zu)", set.nobjs);
 	fs.max = 1000000;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (i = 0; i < n; i++)
+	/* CPU time: the machine may be busy with other work. */
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+	for (i = 0; i < n; i++) {
+		struct timespec r0, r1;
+		double rms;
+
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &r0);
 		run_rule(&all[i], &set, &ro, &fs);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &r1);
+		rms = (double)(r1.tv_sec - r0.tv_sec) * 1e3 +
+		      (double)(r1.tv_nsec - r0.tv_nsec) / 1e6;
+		if (rms > 20)
+			printf("# %s: %.1f ms\n", all[i].id, rms);
+	}
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
 	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	for (i = 0; i < fs.n; i++)
 		if (!strcmp(fs.v[i].rule, "dangling-service"))
 			dangling++;
 	is_int(dangling, 500, "dangling-service finds exactly the 500 dangling Services");
 	ok(ms < 5000, "every rule over 10,000 objects in %.0f ms", ms);
-	printf("# all %zu rules over 10,000 objects: %.1f ms, %zu findings\n", n, ms, fs.n);
+	printf("# all %zu rules over 10,000 objects: %.1f ms CPU, %zu findings\n", n, ms, fs.n);
 	findings_release(&fs);
 	kset_release(&set);
 	buf_release(&y);
