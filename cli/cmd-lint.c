@@ -34,6 +34,7 @@ static const char lint_usage[] =
 struct lint_run {
 	struct linter *l;
 	struct findings extra;	/* I/O problems, configuration findings */
+	const struct lint_config *conf;
 	size_t files;
 	size_t max_bytes;
 	int io_error;
@@ -77,7 +78,11 @@ static void lint_fd(struct lint_run *r, const char *path, int fd)
 
 static void lint_file(struct lint_run *r, const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd;
+
+	if (r->conf && !lint_config_path_selected(r->conf, path))
+		return;	/* excluded: not read, not counted */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
 		fprintf(stderr, "tidegate lint: cannot open '%s': %s\n", path, strerror(errno));
@@ -121,7 +126,8 @@ static void lint_dir(struct lint_run *r, const char *dir, int depth)
 	qsort(names, n, sizeof(*names), cmp_names);
 	for (i = 0; i < n; i++) {
 		size_t dlen = strlen(dir);
-		char *path = dlen && dir[dlen - 1] == '/' ? xstrfmt("%s%s", dir, names[i]) :
+		char *path = !strcmp(dir, ".") ? xstrdup(names[i]) :
+			dlen && dir[dlen - 1] == '/' ? xstrfmt("%s%s", dir, names[i]) :
 			xstrfmt("%s/%s", dir, names[i]);
 		struct stat st;
 
@@ -216,7 +222,8 @@ static int load_config(struct lint_config *c, const char *file, char **paths, in
 
 		if (!is_dir(paths[i]))
 			continue;
-		cand = xstrfmt("%s/.tidegate.yaml", paths[i]);
+		cand = !strcmp(paths[i], ".") ? xstrdup(".tidegate.yaml") :
+			xstrfmt("%s/.tidegate.yaml", paths[i]);
 		if (!stat(cand, &st)) {
 			lint_config_load(c, cand, extra);	/* its errors fail the run */
 			free(c->root);
@@ -303,6 +310,7 @@ int cmd_lint(int argc, char **argv)
 	}
 	if (have_conf) {
 		opts.config = &conf;
+		run.conf = &conf;
 		if (!opts.kube_version)
 			opts.kube_version = conf.kube_version;
 	}

@@ -3,6 +3,7 @@
  */
 #include "lintconf.h"
 #include "buf.h"
+#include "report.h"
 #include "rules.h"
 #include "xalloc.h"
 #include "yaml.h"
@@ -161,14 +162,14 @@ static void read_rules(struct lint_config *c, const struct ynode *v, struct find
 	}
 	for (i = 0; i < v->n; i++) {
 		const struct ynode *k = v->kids[2 * i], *s = v->kids[2 * i + 1];
-		enum severity sev;
+		const char *summary, *hint;
+		enum severity sev, def;
 
 		if (k->kind != YN_SCALAR) {
 			bad(fs, path, k, err, "rules", " keys must be rule ids");
 			continue;
 		}
-		if (!rule_find(k->str) && strncmp(k->str, "yaml-", 5) &&
-		    strncmp(k->str, "schema-", 7))
+		if (report_rule_info(k->str, &summary, &hint, &def) < 0)
 			findings_add(fs, path, k->line, k->col, SEV_WARNING, "config-unknown",
 				     "`tidegate lint --list-rules` lists the rule ids",
 				     "unknown rule \"%s\"", k->str);
