@@ -510,6 +510,43 @@ static void test_scale(void)
 	buf_release(&y);
 }
 
+/* Hostile input: long lists and long keys stay linear and bounded. */
+static void test_hostile(void)
+{
+	struct buf y = BUF_INIT(BUF_NOCAP);
+	struct kset set = KSET_INIT;
+	struct findings fs = FINDINGS_INIT;
+	struct run_opts ro = { 1, 34, 0 };
+	struct timespec t0, t1;
+	size_t i, longest = 0;
+	double ms;
+
+	buf_addstr(&y, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n"
+		   "    ignore-check.kube-linter.io/");
+	for (i = 0; i < 900; i++)	/* libyaml takes keys up to 1024 bytes */
+		buf_addch(&y, 'x');
+	buf_addstr(&y, ": \"\"\nspec:\n  containers:\n  - name: c\n    image: 'i:1'\n    env:\n");
+	for (i = 0; i < 50000; i++)
+		buf_addstr(&y, "    - {name: SAME, value: v}\n");
+	add_yaml(&set, "hostile.yaml", y.data, y.len);
+	ok(set.nobjs == 1, "the hostile pod parses");
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+	run_rule(rule_find("duplicate-env-var"), &set, &ro, &fs);
+	run_rule(rule_find("ignore-without-reason"), &set, &ro, &fs);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	ok(fs.n == 10000 && fs.dropped == 49999 + 1 - 10000,
+	   "findings stop at the cap, the rest are counted as dropped (%zu, %zu)", fs.n, fs.dropped);
+	ok(ms < 2000, "50,000 duplicate variables judged in %.0f ms", ms);
+	for (i = 0; i < fs.n; i++)
+		if (fs.v[i].jpath && strlen(fs.v[i].jpath) > longest)
+			longest = strlen(fs.v[i].jpath);
+	ok(longest > 0 && longest < 512, "JSON paths are cut below 512 bytes (%zu)", longest);
+	findings_release(&fs);
+	kset_release(&set);
+	buf_release(&y);
+}
+
 int main(void)
 {
 	test_table();
@@ -519,5 +556,6 @@ int main(void)
 	test_require_namespace();
 	test_golden();
 	test_scale();
+	test_hostile();
 	return done_testing();
 }
