@@ -1,0 +1,51 @@
+/*
+ * child.h - child processes watched from the event loop.
+ *
+ * child_run() starts argv (lib/spawn.h: no shell, closed fds, its own
+ * process group) and returns at once; its stdout and stderr are read
+ * into capped buffers as they come, SIGCHLD reaps it, and a timer kills
+ * its whole group at the deadline. When the child has exited and both
+ * pipes are closed, fn runs with the result; the struct child is freed
+ * after fn returns. The loop never waits for a child.
+ */
+#ifndef TIDEGATED_CHILD_H
+#define TIDEGATED_CHILD_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+struct event_base;
+struct child;
+
+struct child_result {
+	int exited;		/* exited normally */
+	int code;		/* its exit code */
+	int signo;		/* the signal that ended it */
+	int timed_out;		/* killed at the deadline */
+	int killed;		/* killed by child_kill() */
+	long long duration_ms;
+	struct buf out, err;
+};
+
+typedef void (*child_done_fn)(struct child_result *res, void *arg);
+
+/* Installs the SIGCHLD watcher on base; once per process. */
+int child_init(struct event_base *base);
+void child_shutdown(void);
+
+/*
+ * Starts argv with env (NULL: ours) in dir (NULL: ours). Returns the
+ * child, or NULL when it cannot start (logged; fn is not called).
+ */
+struct child *child_run(const char *const *argv, const char *const *env, const char *dir,
+			int timeout_ms, size_t out_max, size_t err_max,
+			child_done_fn fn, void *arg);
+/* Kills the child's group; fn still runs once it is reaped. */
+void child_kill(struct child *c);
+size_t child_count(void);
+
+/* 1 when res says exit code 0 in time. */
+int child_ok(const struct child_result *res);
+
+#endif

@@ -1,0 +1,707 @@
+#include "sync.h"
+#include "buf.h"
+#include "child.h"
+#include "hmac.h"
+#include "journal.h"
+#include "log.h"
+#include "metrics.h"
+#include "spawn.h"
+#include "xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <event2/event.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+extern char **environ;
+
+#define OUT_MAX (8u * 1024 * 1024)
+#define ERR_MAX (64u * 1024)
+
+enum step {
+	STEP_IDLE,
+	STEP_INIT,
+	STEP_FETCH,
+	STEP_FETCH_REF,
+	STEP_CHECK,
+	STEP_APPLY,
+};
+
+struct job {
+	unsigned long long seq;
+	char *ref, *commit, *delivery, *provider, *pusher, *repo_url;
+};
+
+struct app_rt {
+	struct syncer *s;
+	char *name;
+	const struct app_conf *conf;	/* NULL once removed from the configuration */
+	struct job *pending, *current;
+	enum step step;
+	int attempt;
+	long long started_ms;
+	char *mirror;
+	char **env;			/* for git children; may hold a token */
+	struct event *retry_ev;
+	struct app_rt *next;
+};
+
+struct syncer {
+	const struct config *cfg;
+	struct journal *journal;
+	struct metrics *metrics;
+	struct event_base *base;
+	struct app_rt *apps;
+	size_t running;
+	int draining;
+	void (*drained)(void *arg);
+	void *drained_arg;
+	int audit_fd;
+};
+
+static void step_run(struct app_rt *a);
+static void start_next(struct app_rt *a);
+
+static void job_free(struct job *j)
+{
+	if (!j)
+		return;
+	free(j->ref);
+	free(j->commit);
+	free(j->delivery);
+	free(j->provider);
+	free(j->pusher);
+	free(j->repo_url);
+	free(j);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static void env_free(char **env)
+{
+	size_t i;
+
+	if (!env)
+		return;
+	for (i = 0; env[i]; i++) {
+		OPENSSL_cleanse(env[i], strlen(env[i]));
+		free(env[i]);
+	}
+	free(env);
+}
+
+static struct app_rt *find_app(struct syncer *s, const char *name)
+{
+	struct app_rt *a;
+
+	for (a = s->apps; a; a = a->next)
+		if (!strcmp(a->name, name))
+			return a;
+	return NULL;
+}
+
+struct syncer *syncer_new(struct event_base *base, const struct config *cfg,
+			  struct journal *j, struct metrics *m)
+{
+	struct syncer *s = xcalloc(1, sizeof(*s));
+	char *audit = xstrfmt("%s/audit.log", cfg->state_dir);
+
+	s->base = base;
+	s->journal = j;
+	s->metrics = m;
+	s->audit_fd = open(audit, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (s->audit_fd < 0)
+		log_warn("cannot open audit log '%s'", audit);
+	free(audit);
+	syncer_set_config(s, cfg);
+	return s;
+}
+
+void syncer_set_config(struct syncer *s, const struct config *cfg)
+{
+	struct app_rt *a;
+	size_t i;
+
+	s->cfg = cfg;
+	for (a = s->apps; a; a = a->next)
+		a->conf = NULL;
+	for (i = 0; i < cfg->napps; i++) {
+		a = find_app(s, cfg->apps[i].name);
+		if (!a) {
+			a = xcalloc(1, sizeof(*a));
+			a->s = s;
+			a->name = xstrdup(cfg->apps[i].name);
+			a->next = s->apps;
+			s->apps = a;
+		}
+		a->conf = &cfg->apps[i];
+	}
+}
+
+void syncer_free(struct syncer *s)
+{
+	struct app_rt *a, *next;
+
+	if (!s)
+		return;
+	for (a = s->apps; a; a = next) {
+		next = a->next;
+		job_free(a->pending);
+		job_free(a->current);
+		if (a->retry_ev)
+			event_free(a->retry_ev);
+		env_free(a->env);
+		free(a->mirror);
+		free(a->name);
+		free(a);
+	}
+	if (s->audit_fd >= 0)
+		close(s->audit_fd);
+	free(s);
+}
+
+size_t syncer_running(const struct syncer *s)
+{
+	return s->running;
+}
+
+size_t syncer_queue_depth(const struct syncer *s)
+{
+	const struct app_rt *a;
+	size_t n = 0;
+
+	for (a = s->apps; a; a = a->next)
+		if (a->pending || a->current)
+			n++;
+	return n;
+}
+
+int syncer_submit(struct syncer *s, const char *app, const struct sync_job *job)
+{
+	struct app_rt *a = find_app(s, app);
+	struct job *j;
+
+	if (!a || !a->conf)
+		return error("no app '%s' in the configuration", app);
+	j = xcalloc(1, sizeof(*j));
+	j->seq = job->seq;
+	j->ref = xstrdup(job->ref);
+	j->commit = xstrdup(job->commit);
+	j->delivery = dup_or_null(job->delivery);
+	j->provider = xstrdup(job->provider);
+	j->pusher = dup_or_null(job->pusher);
+	j->repo_url = dup_or_null(job->repo_url);
+	journal_ref(s->journal, j->seq);
+	if (a->pending) {
+		log_fields(LOGL_INFO, "newer push replaces a waiting one", "app", a->name,
+			   "replaced", a->pending->commit, "commit", j->commit, NULL);
+		journal_unref(s->journal, a->pending->seq);
+		job_free(a->pending);
+	}
+	a->pending = j;
+	if (!a->current && !s->draining)
+		start_next(a);
+	return 0;
+}
+
+void syncer_drain(struct syncer *s, void (*done)(void *arg), void *arg)
+{
+	s->draining = 1;
+	s->drained = done;
+	s->drained_arg = arg;
+	if (!s->running && done)
+		done(arg);
+}
+
+/* ------------------------------------------------------------ results -- */
+
+static void iso_time(char *out, size_t len)
+{
+	struct timeval tv;
+	struct tm tm;
+
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void add_field(struct buf *b, const char *key, const char *val, int first)
+{
+	if (!first)
+		buf_addch(b, ',');
+	buf_add_json_str(b, key);
+	buf_addch(b, ':');
+	if (val)
+		buf_add_json_str(b, val);
+	else
+		buf_addstr(b, "null");
+}
+
+struct outcome {
+	int ok;
+	const char *message;
+	long long counts[5];	/* created, configured, unchanged, pruned, failed */
+	int have_counts;
+};
+
+static const char *const count_names[5] = {
+	"created", "configured", "unchanged", "pruned", "failed",
+};
+
+static void write_state(struct app_rt *a, const struct outcome *o, long long ms)
+{
+	const struct job *j = a->current;
+	struct buf b = BUF_INIT(BUF_NOCAP);
+	char when[32], *dir, *path, *tmp;
+	int fd, i;
+
+	iso_time(when, sizeof(when));
+	buf_addch(&b, '{');
+	add_field(&b, "app", a->name, 1);
+	add_field(&b, "commit", j->commit, 0);
+	add_field(&b, "ref", j->ref, 0);
+	add_field(&b, "result", o->ok ? "success" : "failed", 0);
+	add_field(&b, "message", o->message, 0);
+	add_field(&b, "time", when, 0);
+	add_field(&b, "delivery", j->delivery, 0);
+	add_field(&b, "provider", j->provider, 0);
+	add_field(&b, "pusher", j->pusher, 0);
+	add_field(&b, "cluster", a->conf ? a->conf->cluster->name : NULL, 0);
+	buf_addf(&b, ",\"duration_ms\":%lld,\"counts\":{", ms);
+	for (i = 0; i < 5; i++)
+		buf_addf(&b, "%s\"%s\":%lld", i ? "," : "", count_names[i], o->counts[i]);
+	buf_addstr(&b, "}}\n");
+
+	/* The audit log gets the same record, one line per sync. */
+	if (a->s->audit_fd >= 0) {
+		struct buf line = BUF_INIT(BUF_NOCAP);
+
+		buf_add(&line, b.data, b.len - 2);
+		buf_addstr(&line, ",\"repo\":");
+		buf_add_json_str(&line, j->repo_url ? j->repo_url : "");
+		buf_addstr(&line, "}\n");
+		if (write(a->s->audit_fd, line.data, line.len) < 0)
+			log_warn("cannot write the audit log");
+		buf_release(&line);
+	}
+
+	dir = xstrfmt("%s/apps", a->s->cfg->state_dir);
+	mkdir(dir, 0750);
+	path = xstrfmt("%s/%s.json", dir, a->name);
+	tmp = xstrfmt("%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0 || write(fd, b.data, b.len) != (ssize_t)b.len || rename(tmp, path) < 0)
+		log_warn("cannot write app state '%s'", path);
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	free(path);
+	free(tmp);
+	buf_release(&b);
+}
+
+static void finish(struct app_rt *a, const struct outcome *o)
+{
+	struct syncer *s = a->s;
+	long long ms = monotonic_ms() - a->started_ms;
+	char dur[32], counts[160];
+
+	snprintf(dur, sizeof(dur), "%lld", ms);
+	snprintf(counts, sizeof(counts), "created=%lld configured=%lld unchanged=%lld "
+		 "pruned=%lld failed=%lld", o->counts[0], o->counts[1], o->counts[2],
+		 o->counts[3], o->counts[4]);
+	log_fields(o->ok ? LOGL_INFO : LOGL_WARN, o->ok ? "sync done" : "sync failed",
+		   "app", a->name, "commit", a->current->commit, "ref", a->current->ref,
+		   "delivery", a->current->delivery ? a->current->delivery : "",
+		   "counts", counts, "duration_ms", dur,
+		   "message", o->message ? o->message : "", NULL);
+	write_state(a, o, ms);
+	metrics_sync(s->metrics, a->name, o->ok ? "success" : "failed", (double)ms / 1000.0);
+	journal_unref(s->journal, a->current->seq);
+	job_free(a->current);
+	a->current = NULL;
+	a->step = STEP_IDLE;
+	env_free(a->env);
+	a->env = NULL;
+	s->running--;
+	if (s->draining) {
+		if (!s->running && s->drained)
+			s->drained(s->drained_arg);
+		return;
+	}
+	if (a->pending)
+		start_next(a);
+}
+
+static void fail(struct app_rt *a, const char *msg)
+{
+	struct outcome o;
+
+	memset(&o, 0, sizeof(o));
+	o.message = msg;
+	finish(a, &o);
+}
+
+/* The last non-empty line of a child's stderr, for messages. */
+static void last_line(const struct buf *err, char *out, size_t len)
+{
+	const char *end = err->data + err->len, *start;
+
+	while (end > err->data && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
+		end--;
+	start = end;
+	while (start > err->data && start[-1] != '\n')
+		start--;
+	snprintf(out, len, "%.*s", (int)(end - start), start);
+}
+
+/* ---------------------------------------------------------- the steps -- */
+
+static char *mirror_path(const struct config *cfg, const char *repo_key)
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	char hex[65];
+
+	EVP_Digest(repo_key, strlen(repo_key), md, &mdlen, EVP_sha256(), NULL);
+	hex_encode(md, 16, hex);
+	return xstrfmt("%s/mirrors/%s.git", cfg->state_dir, hex);
+}
+
+static int env_skip(const char *e)
+{
+	static const char *const drop[] = {
+		"GIT_CONFIG_COUNT=", "GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_", "GIT_DIR=",
+		"GIT_WORK_TREE=", "GIT_SSH_COMMAND=", "GIT_TERMINAL_PROMPT=", "GIT_INDEX_FILE=",
+		"GIT_OBJECT_DIRECTORY=", "GIT_ALTERNATE_OBJECT_DIRECTORIES=", "GIT_QUARANTINE_PATH=",
+		NULL,
+	};
+	size_t i;
+
+	for (i = 0; drop[i]; i++)
+		if (!strncmp(e, drop[i], strlen(drop[i])))
+			return 1;
+	return 0;
+}
+
+/*
+ * The environment for git children: ours without git's per-repository
+ * variables, never a terminal prompt, and the fetch credentials.
+ */
+static int build_git_env(struct app_rt *a)
+{
+	const struct app_conf *c = a->conf;
+	size_t n = 0, i, alloc = 0;
+	char **env = NULL;
+
+	for (i = 0; environ[i]; i++) {
+		if (env_skip(environ[i]))
+			continue;
+		XGROW(env, n + 1, alloc);
+		env[n++] = xstrdup(environ[i]);
+	}
+	XGROW(env, n + 8, alloc);
+	env[n++] = xstrdup("GIT_TERMINAL_PROMPT=0");
+	if (c->token_file) {
+		struct secret tok = SECRET_INIT;
+		struct buf cred = BUF_INIT(SECRET_MAX_SIZE + 256);
+		char *b64;
+
+		if (secret_read_file(&tok, c->token_file) < 0) {
+			env[n] = NULL;
+			env_free(env);
+			return -1;
+		}
+		buf_addstr(&cred, c->token_user);
+		buf_addch(&cred, ':');
+		buf_add(&cred, tok.data, tok.len);
+		b64 = xmalloc(4 * ((cred.len + 2) / 3) + 1);
+		base64_encode((const unsigned char *)cred.data, cred.len, b64);
+		env[n++] = xstrdup("GIT_CONFIG_COUNT=1");
+		env[n++] = xstrdup("GIT_CONFIG_KEY_0=http.extraHeader");
+		env[n++] = xstrfmt("GIT_CONFIG_VALUE_0=Authorization: Basic %s", b64);
+		OPENSSL_cleanse(b64, strlen(b64));
+		OPENSSL_cleanse(cred.data, cred.len);
+		free(b64);
+		buf_release(&cred);
+		secret_release(&tok);
+	}
+	if (c->ssh_key)
+		env[n++] = xstrfmt("GIT_SSH_COMMAND=ssh -i '%s' -o IdentitiesOnly=yes "
+				   "-o BatchMode=yes", c->ssh_key);
+	env[n] = NULL;
+	a->env = env;
+	return 0;
+}
+
+static void on_child(struct child_result *res, void *arg);
+
+static void run(struct app_rt *a, const char *const *argv, int timeout_ms, int git)
+{
+	if (!child_run(argv, git ? (const char *const *)a->env : NULL, NULL, timeout_ms,
+		       OUT_MAX, ERR_MAX, on_child, a)) {
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "cannot run '%s'", argv[0]);
+		fail(a, msg);
+	}
+}
+
+static void retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct app_rt *a = arg;
+
+	(void)fd;
+	(void)what;
+	a->step = STEP_FETCH;
+	step_run(a);
+}
+
+static void step_run(struct app_rt *a)
+{
+	const struct config *cfg = a->s->cfg;
+	const struct app_conf *c = a->conf;
+	char gitdir[4200], refspec[1200];
+
+	snprintf(gitdir, sizeof(gitdir), "--git-dir=%s", a->mirror);
+	switch (a->step) {
+	case STEP_INIT: {
+		const char *argv[] = { cfg->git, "init", "--bare", "-q", a->mirror, NULL };
+
+		run(a, argv, cfg->fetch_timeout_ms, 1);
+		break;
+	}
+	case STEP_FETCH: {
+		const char *argv[] = {
+			cfg->git, gitdir, "fetch", "--no-tags", "-q", "--no-write-fetch-head",
+			c->repo, refspec, NULL,
+		};
+
+		snprintf(refspec, sizeof(refspec), "+%s:refs/tidegate/apps/%s",
+			 a->current->commit, a->name);
+		run(a, argv, cfg->fetch_timeout_ms, 1);
+		break;
+	}
+	case STEP_FETCH_REF: {
+		const char *argv[] = {
+			cfg->git, gitdir, "fetch", "--no-tags", "-q", "--no-write-fetch-head",
+			c->repo, refspec, NULL,
+		};
+
+		snprintf(refspec, sizeof(refspec), "+%s:refs/tidegate/pushed/%s",
+			 a->current->ref, a->name);
+		run(a, argv, cfg->fetch_timeout_ms, 1);
+		break;
+	}
+	case STEP_CHECK: {
+		char obj[200];
+		const char *argv[] = { cfg->git, gitdir, "cat-file", "-e", obj, NULL };
+
+		snprintf(obj, sizeof(obj), "%s^{commit}", a->current->commit);
+		run(a, argv, 30000, 1);
+		break;
+	}
+	case STEP_APPLY: {
+		const char *argv[32];
+		size_t n = 0;
+
+		argv[n++] = cfg->tidegate;
+		argv[n++] = "apply";
+		argv[n++] = "--git-dir";
+		argv[n++] = a->mirror;
+		argv[n++] = "--rev";
+		argv[n++] = a->current->commit;
+		argv[n++] = "--applyset";
+		argv[n++] = a->name;
+		argv[n++] = "--force-conflicts";
+		argv[n++] = "--format";
+		argv[n++] = "json";
+		if (c->cluster->kubeconfig) {
+			argv[n++] = "--kubeconfig";
+			argv[n++] = c->cluster->kubeconfig;
+		}
+		if (c->cluster->context) {
+			argv[n++] = "--context";
+			argv[n++] = c->cluster->context;
+		}
+		if (c->namespace) {
+			argv[n++] = "-n";
+			argv[n++] = c->namespace;
+		}
+		if (c->prune)
+			argv[n++] = "--prune";
+		argv[n++] = c->path[0] ? c->path : ".";
+		argv[n] = NULL;
+		run(a, argv, cfg->sync_timeout_ms, 0);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static void read_apply_result(const struct child_result *res, struct outcome *o, char *msg,
+			      size_t msglen)
+{
+	cJSON *root = cJSON_ParseWithLength(res->out.data, res->out.len);
+	const cJSON *counts = cJSON_GetObjectItemCaseSensitive(root, "counts");
+	const cJSON *objects = cJSON_GetObjectItemCaseSensitive(root, "objects"), *obj;
+	int i;
+
+	o->ok = child_ok(res);
+	if (cJSON_IsObject(counts)) {
+		o->have_counts = 1;
+		for (i = 0; i < 5; i++) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(counts, count_names[i]);
+
+			if (cJSON_IsNumber(v))
+				o->counts[i] = (long long)v->valuedouble;
+		}
+	}
+	if (o->ok && !o->have_counts) {
+		o->ok = 0;
+		snprintf(msg, msglen, "tidegate apply printed no JSON result");
+	} else if (!o->ok) {
+		/* The first failed object says most; else the command's last words. */
+		msg[0] = '\0';
+		cJSON_ArrayForEach(obj, objects) {
+			const cJSON *r = cJSON_GetObjectItemCaseSensitive(obj, "result");
+			const cJSON *id = cJSON_GetObjectItemCaseSensitive(obj, "id");
+			const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "message");
+
+			if (cJSON_IsString(r) && !strcmp(r->valuestring, "failed")) {
+				snprintf(msg, msglen, "%s: %s",
+					 cJSON_IsString(id) ? id->valuestring : "?",
+					 cJSON_IsString(m) ? m->valuestring : "failed");
+				break;
+			}
+		}
+		if (!msg[0]) {
+			char line[300];
+
+			last_line(&res->err, line, sizeof(line));
+			if (res->timed_out)
+				snprintf(msg, msglen, "tidegate apply timed out");
+			else if (res->exited)
+				snprintf(msg, msglen, "tidegate apply exited with %d%s%s", res->code,
+					 line[0] ? ": " : "", line);
+			else
+				snprintf(msg, msglen, "tidegate apply died of signal %d", res->signo);
+		}
+	}
+	o->message = msg;
+	cJSON_Delete(root);
+}
+
+static void on_child(struct child_result *res, void *arg)
+{
+	struct app_rt *a = arg;
+	char msg[600], line[300];
+	struct outcome o;
+
+	memset(&o, 0, sizeof(o));
+	if (!a->conf && a->step != STEP_APPLY) {
+		fail(a, "the app was removed from the configuration");
+		return;
+	}
+	switch (a->step) {
+	case STEP_INIT:
+		if (!child_ok(res)) {
+			last_line(&res->err, line, sizeof(line));
+			snprintf(msg, sizeof(msg), "cannot create the mirror: %s", line);
+			fail(a, msg);
+			return;
+		}
+		a->step = STEP_FETCH;
+		break;
+	case STEP_FETCH:
+		if (child_ok(res)) {
+			a->step = STEP_APPLY;
+		} else {
+			last_line(&res->err, line, sizeof(line));
+			log_fields(LOGL_DEBUG, "fetch by commit id failed; fetching the ref",
+				   "app", a->name, "error", line, NULL);
+			a->step = STEP_FETCH_REF;
+		}
+		break;
+	case STEP_FETCH_REF:
+	case STEP_CHECK:
+		if (a->step == STEP_FETCH_REF && child_ok(res)) {
+			a->step = STEP_CHECK;
+			break;
+		}
+		if (child_ok(res)) {
+			a->step = STEP_APPLY;
+			break;
+		}
+		last_line(&res->err, line, sizeof(line));
+		if (a->attempt < a->s->cfg->fetch_retries) {
+			struct timeval tv = { 1 << a->attempt, 0 };
+
+			a->attempt++;
+			log_fields(LOGL_INFO, "commit not fetchable yet; retrying", "app", a->name,
+				   "commit", a->current->commit, "error", line, NULL);
+			if (!a->retry_ev)
+				a->retry_ev = evtimer_new(a->s->base, retry_cb, a);
+			evtimer_add(a->retry_ev, &tv);
+			return;
+		}
+		snprintf(msg, sizeof(msg), "cannot fetch %s from the app's repository%s%s",
+			 a->current->commit, line[0] ? ": " : "", line);
+		fail(a, msg);
+		return;
+	case STEP_APPLY:
+		read_apply_result(res, &o, msg, sizeof(msg));
+		finish(a, &o);
+		return;
+	default:
+		return;
+	}
+	step_run(a);
+}
+
+static void start_next(struct app_rt *a)
+{
+	struct syncer *s = a->s;
+	char head[4300];
+	struct stat st;
+
+	if (!a->pending || a->current)
+		return;
+	a->current = a->pending;
+	a->pending = NULL;
+	a->attempt = 0;
+	a->started_ms = monotonic_ms();
+	s->running++;
+	log_fields(LOGL_INFO, "sync started", "app", a->name, "commit", a->current->commit,
+		   "ref", a->current->ref, NULL);
+	free(a->mirror);
+	a->mirror = mirror_path(s->cfg, a->conf->repo_key);
+	if (build_git_env(a) < 0) {
+		fail(a, "cannot read the app's token_file");
+		return;
+	}
+	snprintf(head, sizeof(head), "%s/HEAD", a->mirror);
+	if (stat(head, &st) < 0) {
+		char *dir = xstrfmt("%s/mirrors", s->cfg->state_dir);
+
+		mkdir(dir, 0750);
+		free(dir);
+		a->step = STEP_INIT;
+	} else {
+		a->step = STEP_FETCH;
+	}
+	step_run(a);
+}
