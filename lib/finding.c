@@ -77,14 +77,15 @@ struct finding *findings_add(struct findings *fs, const char *path,
 			     unsigned line, unsigned col, enum severity sev,
 			     const char *rule, const char *hint, const char *fmt, ...)
 {
-	size_t max = fs->max ? fs->max : FINDINGS_DEFAULT_MAX;
+	size_t max;
 	struct finding *f;
 	va_list ap;
 	char *msg;
 	int n;
 
-	if (sev == SEV_OFF)
+	if (!fs || sev == SEV_OFF)
 		return NULL;
+	max = fs->max ? fs->max : FINDINGS_DEFAULT_MAX;
 	if (fs->n >= max) {
 		fs->dropped++;
 		count(fs, sev, 1);	/* the verdict must not change with the cap */
