@@ -99,6 +99,10 @@ RULE_OBJ(check_automount_token);
 RULE_OBJ(check_deprecated_sa_field);
 RULE_OBJ(check_mismatching_selector);
 RULE_OBJ(check_single_replica);
+RULE_OBJ(check_ssh_port);
+RULE_OBJ(check_privileged_ports);
+RULE_OBJ(check_frozen_registry);
+RULE_OBJ(check_cronjob_deadline);
 /* rules-security.c */
 RULE_OBJ(check_privileged);
 RULE_OBJ(check_privilege_escalation);
@@ -111,6 +115,9 @@ RULE_OBJ(check_runtime_sock);
 RULE_OBJ(check_read_only_root_fs);
 RULE_OBJ(check_dangerous_caps);
 RULE_OBJ(check_drop_net_raw);
+RULE_OBJ(check_unsafe_sysctls);
+RULE_OBJ(check_unsafe_proc_mount);
+RULE_OBJ(check_writable_host_mount);
 /* rules-service.c */
 RULE_SET(check_dangling_service);
 RULE_OBJ(check_nodeport_service);

@@ -565,3 +565,88 @@ RULE_OBJ(check_single_replica)
 		return;
 	rule_report(ctx, o, r, ".spec.replicas", "%s runs a single replica", o->kind);
 }
+
+/* ---- ports, registries, schedules ---- */
+
+static void ports_each(const struct rule_ctx *ctx, const struct kobj *o,
+		       const struct kcontainer *c, int ssh)
+{
+	const struct ynode *ports = ynode_get(c->node, "ports");
+	size_t i;
+
+	if (!ports || ports->kind != YN_SEQ)
+		return;
+	for (i = 0; i < ports->n; i++) {
+		const struct ynode *cp = ynode_get(ports->kids[i], "containerPort");
+		const char *proto = ynode_str(ynode_get(ports->kids[i], "protocol"));
+		char jp[RULE_JPATH_MAX];
+		long long v;
+
+		if (!cp || ynode_int(cp, &v) < 0)
+			continue;
+		jpath_join(jp, c->jpath, ".ports[%zu].containerPort", i);
+		if (ssh && v == 22 && (!proto || !strcmp(proto, "TCP")))
+			rule_report(ctx, o, cp, jp, "container '%s' exposes port 22 (SSH)", c->name);
+		else if (!ssh && v > 0 && v < 1024)
+			rule_report(ctx, o, cp, jp,
+				    "container '%s' listens on the privileged port %lld", c->name, v);
+	}
+}
+
+static void ssh_one(const struct rule_ctx *ctx, const struct kobj *o, const struct kcontainer *c)
+{
+	ports_each(ctx, o, c, 1);
+}
+
+static void privileged_port_one(const struct rule_ctx *ctx, const struct kobj *o,
+				const struct kcontainer *c)
+{
+	ports_each(ctx, o, c, 0);
+}
+
+RULE_OBJ(check_ssh_port)
+{
+	kobj_for_each_container(ctx, o, KC_MAIN | KC_INIT, ssh_one);
+}
+
+RULE_OBJ(check_privileged_ports)
+{
+	const struct ynode *pod = kobj_pod_spec(o, NULL);
+
+	if (!pod || ynode_is_bool(ynode_get(pod, "hostNetwork"), 1))
+		return;	/* host-network covers pods on the node's ports */
+	kobj_for_each_container(ctx, o, KC_MAIN | KC_INIT, privileged_port_one);
+}
+
+static void frozen_registry_one(const struct rule_ctx *ctx, const struct kobj *o,
+				const struct kcontainer *c)
+{
+	const struct ynode *img = ynode_get(c->node, "image");
+	const char *image = ynode_str(img);
+	char jp[RULE_JPATH_MAX];
+
+	if (!image || strncmp(image, "k8s.gcr.io/", 11))
+		return;
+	jpath_join(jp, c->jpath, ".image");
+	rule_report(ctx, o, img, jp,
+		    "container '%s' pulls from k8s.gcr.io, which is frozen: use registry.k8s.io/%s",
+		    c->name, image + 11);
+}
+
+RULE_OBJ(check_frozen_registry)
+{
+	kobj_for_each_container(ctx, o, KC_ALL, frozen_registry_one);
+}
+
+RULE_OBJ(check_cronjob_deadline)
+{
+	const struct ynode *spec;
+
+	if (!kobj_is(o, "batch", "CronJob"))
+		return;
+	spec = ynode_get(o->root, "spec");
+	if (!spec || spec->kind != YN_MAP || ynode_get(spec, "startingDeadlineSeconds"))
+		return;
+	rule_report(ctx, o, ynode_key_or(o->root, "spec"), ".spec",
+		    "the CronJob sets no startingDeadlineSeconds");
+}

@@ -356,3 +356,98 @@ RULE_OBJ(check_runtime_sock)
 {
 	host_paths(ctx, o, 1);
 }
+
+/* ---- sysctls, /proc, host path writes ---- */
+
+/* The sysctls Kubernetes calls safe: any other needs the kubelet's allow-list. */
+static int safe_sysctl(const char *name)
+{
+	static const char *const safe[] = {
+		"kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range",
+		"net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range",
+		"net.ipv4.ip_unprivileged_port_start", "net.ipv4.ip_local_reserved_ports",
+		"net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout",
+		"net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes",
+		"net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(safe) / sizeof(*safe); i++)
+		if (!strcmp(name, safe[i]))
+			return 1;
+	return 0;
+}
+
+RULE_OBJ(check_unsafe_sysctls)
+{
+	const char *pj;
+	const struct ynode *pod = kobj_pod_spec(o, &pj);
+	const struct ynode *sysctls = ynode_path(pod, "securityContext.sysctls");
+	size_t i;
+
+	if (!sysctls || sysctls->kind != YN_SEQ)
+		return;
+	for (i = 0; i < sysctls->n; i++) {
+		const struct ynode *nn = ynode_get(sysctls->kids[i], "name");
+		const char *name = ynode_str(nn);
+		char jp[RULE_JPATH_MAX];
+
+		if (!name || safe_sysctl(name))
+			continue;
+		jpath_join(jp, pj, ".securityContext.sysctls[%zu].name", i);
+		rule_report(ctx, o, nn, jp,
+			    "the pod sets the unsafe sysctl %s (nodes refuse it unless allowed)", name);
+	}
+}
+
+static void proc_mount_one(const struct rule_ctx *ctx, const struct kobj *o,
+			   const struct kcontainer *c)
+{
+	const struct ynode *v = csc(c, "procMount");
+	char jp[RULE_JPATH_MAX];
+
+	if (!ynode_str(v) || strcmp(ynode_str(v), "Unmasked"))
+		return;
+	jpath_join(jp, c->jpath, ".securityContext.procMount");
+	rule_report(ctx, o, v, jp, "container '%s' mounts /proc unmasked", c->name);
+}
+
+RULE_OBJ(check_unsafe_proc_mount)
+{
+	kobj_for_each_container(ctx, o, KC_ALL, proc_mount_one);
+}
+
+static void writable_host_one(const struct rule_ctx *ctx, const struct kobj *o,
+			      const struct kcontainer *c)
+{
+	const struct ynode *mounts = ynode_get(c->node, "volumeMounts");
+	const struct ynode *vols = ynode_get(c->pod, "volumes");
+	size_t i, j;
+
+	if (!mounts || mounts->kind != YN_SEQ || !vols || vols->kind != YN_SEQ)
+		return;
+	for (i = 0; i < mounts->n; i++) {
+		const struct ynode *m = mounts->kids[i];
+		const char *vn = ynode_str(ynode_get(m, "name"));
+		char jp[RULE_JPATH_MAX];
+
+		if (!vn || ynode_is_bool(ynode_get(m, "readOnly"), 1))
+			continue;
+		for (j = 0; j < vols->n; j++) {
+			const char *name = ynode_str(ynode_get(vols->kids[j], "name"));
+
+			if (name && !strcmp(name, vn) && ynode_get(vols->kids[j], "hostPath"))
+				break;
+		}
+		if (j == vols->n)
+			continue;
+		jpath_join(jp, c->jpath, ".volumeMounts[%zu]", i);
+		rule_report(ctx, o, m, jp, "container '%s' mounts the host path volume '%s' writable",
+			    c->name, vn);
+	}
+}
+
+RULE_OBJ(check_writable_host_mount)
+{
+	kobj_for_each_container(ctx, o, KC_ALL, writable_host_one);
+}

@@ -35,6 +35,11 @@ static const struct rule rule_table[] = {
 	  "Remove the hostPath volume and its volumeMounts: whoever reaches the runtime socket "
 	  "controls every container on the node, and so the node.",
 	  "container-runtime-sock", check_runtime_sock, NULL },
+	{ "cronjob-starting-deadline", SEV_INFO,
+	  "a CronJob sets no startingDeadlineSeconds",
+	  "Set spec.startingDeadlineSeconds: without it a CronJob that missed more than 100 "
+	  "schedules (a long controller outage, a suspend) stops being scheduled at all.",
+	  NULL, check_cronjob_deadline, NULL },
 	{ "dangerous-capabilities", SEV_ERROR,
 	  "a container adds a dangerous Linux capability (SYS_ADMIN, NET_ADMIN, ALL, ...)",
 	  "Remove the capability from securityContext.capabilities.add; add only the narrow "
@@ -52,6 +57,11 @@ static const struct rule rule_table[] = {
 	  "Move the object to the replacement apiVersion named in the message before the "
 	  "version that removes this one.",
 	  NULL, check_deprecated_api, NULL },
+	{ "deprecated-image-registry", SEV_WARNING,
+	  "a container image comes from the frozen k8s.gcr.io registry",
+	  "Pull the same image from registry.k8s.io: k8s.gcr.io receives no new images and "
+	  "may stop serving.",
+	  NULL, check_frozen_registry, NULL },
 	{ "deprecated-service-account-field", SEV_WARNING,
 	  "a pod spec uses the deprecated serviceAccount field",
 	  "Use serviceAccountName instead of serviceAccount.",
@@ -170,6 +180,11 @@ static const struct rule rule_table[] = {
 	  "Remove securityContext.privileged: a privileged container is root on the node. Add "
 	  "only the capabilities it needs.",
 	  "privileged-container", check_privileged, NULL },
+	{ "privileged-ports", SEV_INFO,
+	  "a container listens on a privileged port (below 1024)",
+	  "Listen on a port above 1023 and map it in the Service (port: 80, targetPort: 8080): "
+	  "binding a low port needs root or NET_BIND_SERVICE.",
+	  "privileged-ports", check_privileged_ports, NULL },
 	{ "probe-port", SEV_WARNING,
 	  "a probe points at a port the container does not declare",
 	  "Point the probe at a port in the container's ports (by name or number); a named "
@@ -195,6 +210,21 @@ static const struct rule rule_table[] = {
 	  "Run at least 2 replicas (with a PodDisruptionBudget) so a node drain or a crash "
 	  "does not take the service down.",
 	  NULL, check_single_replica, NULL },
+	{ "ssh-port", SEV_WARNING,
+	  "a container exposes port 22 (SSH)",
+	  "Do not run an SSH server in a container: use kubectl exec or debug containers; if "
+	  "the port is not SSH, move it.",
+	  "ssh-port", check_ssh_port, NULL },
+	{ "unsafe-proc-mount", SEV_ERROR,
+	  "a container mounts /proc unmasked (procMount: Unmasked)",
+	  "Remove procMount or set it to Default: an unmasked /proc exposes the host's kernel "
+	  "interfaces that the runtime hides.",
+	  "unsafe-proc-mount", check_unsafe_proc_mount, NULL },
+	{ "unsafe-sysctls", SEV_WARNING,
+	  "a pod sets a sysctl outside Kubernetes' safe set",
+	  "Remove the sysctl or move the workload to nodes whose kubelet allows it "
+	  "(--allowed-unsafe-sysctls); other nodes refuse the pod.",
+	  "unsafe-sysctls", check_unsafe_sysctls, NULL },
 	{ "unset-cpu-limits", SEV_INFO,
 	  "a container sets no CPU limit",
 	  "Set resources.limits.cpu if the container must not take CPU from its neighbours "
@@ -217,6 +247,10 @@ static const struct rule rule_table[] = {
 	  "List the verbs and resources the subject needs: a wildcard also grants whatever "
 	  "resources and verbs the API gains later.",
 	  "wildcard-in-rules", check_wildcard_in_rules, NULL },
+	{ "writable-host-mount", SEV_INFO,
+	  "a container mounts a hostPath volume writable",
+	  "Set readOnly: true on the volumeMount unless the container must write to the node.",
+	  "writable-host-mount", check_writable_host_mount, NULL },
 };
 
 #define NRULES (sizeof(rule_table) / sizeof(rule_table[0]))
