@@ -54,6 +54,7 @@ struct sender {
 	char *spool_dir;
 	long long deadline;	/* monotonic ms; no request starts or runs past it */
 	int down;		/* a request failed: spool everything else */
+	char why[256];		/* what went wrong last, for the pusher's note */
 	CURL *curl;
 };
 
@@ -102,13 +103,13 @@ static enum send_result post_once(struct sender *s, const char *delivery, const 
 	curl_slist_free_all(h);
 	explicit_bzero(sig, sizeof(sig));
 	if (rc != CURLE_OK) {
-		log_warnx("webhook %s: %s", s->url, curl_easy_strerror(rc));
+		snprintf(s->why, sizeof(s->why), "%s", curl_easy_strerror(rc));
 		return SEND_RETRY;
 	}
 	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
 	if (code >= 200 && code < 300)
 		return SEND_OK;
-	log_warnx("webhook %s answered %ld", s->url, code);
+	snprintf(s->why, sizeof(s->why), "HTTP status %ld", code);
 	if (code >= 400 && code < 500 && code != 408 && code != 429)
 		return SEND_REJECTED;
 	return SEND_RETRY;
@@ -290,8 +291,8 @@ static size_t spool_flush(struct sender *s, int verbose)
 				if (verbose)
 					printf("sent %s\n", names[i]);
 			} else if (r == SEND_REJECTED) {
-				hook_say(0, "tidegate: the webhook refused spooled event %s; "
-					 "set aside in %s/rejected", names[i], s->spool_dir);
+				hook_say(0, "tidegate: the webhook refused spooled event %s (%s); "
+					 "set aside in %s/rejected", names[i], s->why, s->spool_dir);
 				set_aside(s->spool_dir, names[i]);
 			} else {
 				left++;
@@ -389,19 +390,23 @@ static int post_receive(struct git_repo *repo, const struct hook_updates *u)
 		event_body(&body, repo_url, &u->v[i], pusher);
 		if (body.toobig || new_delivery_id(id) < 0) {
 			error("cannot build the event for %s", u->v[i].ref);
-		} else if (s.down || post_event(&s, id, body.data, body.len) == SEND_RETRY) {
+		} else if (s.down || (r = post_event(&s, id, body.data, body.len)) == SEND_RETRY) {
 			if (spool_event(&s, id, body.data, body.len) == 0)
 				spooled++;
 			else
 				hook_say(0, "tidegate: could not deliver or spool the event for %s",
 					 u->v[i].ref);
+		} else if (r == SEND_REJECTED) {
+			hook_say(0, "tidegate: the webhook refused the event for %s (%s)",
+				 u->v[i].ref, s.why);
 		}
 		buf_release(&body);
 	}
 	hook_log_replay(0);
 	if (spooled || left)
-		hook_say(0, "tidegate: tidegated not reachable; %zu event%s spooled, sent on the next "
-			 "push or by `tidegate-post-receive --flush`", spooled + left,
+		hook_say(0, "tidegate: tidegated not reachable (%s); %zu event%s spooled, sent on "
+			 "the next push or by `tidegate-post-receive --flush`",
+			 s.why[0] ? s.why : "earlier events still spooled", spooled + left,
 			 spooled + left == 1 ? "" : "s");
 out:
 	sender_release(&s);
@@ -425,8 +430,8 @@ static int flush_only(struct git_repo *repo)
 	left = spool_flush(&s, 1);
 	hook_log_replay(0);
 	if (left)
-		fprintf(stderr, "%zu event%s still spooled in %s\n", left, left == 1 ? "" : "s",
-			s.spool_dir);
+		fprintf(stderr, "%zu event%s still spooled in %s (%s)\n", left, left == 1 ? "" : "s",
+			s.spool_dir, s.why);
 	sender_release(&s);
 	return left ? 1 : 0;
 }

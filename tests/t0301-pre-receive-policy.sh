@@ -51,7 +51,7 @@ test_expect_success 'break-glass: tidegate.skip is honoured when allowed, and au
 	test_grep "checks skipped on request (prod is down)" remote.out &&
 	log=s18.git/tidegate/audit.log && test_line_count() { test $(wc -l <"$2") -eq "$1"; } &&
 	test_line_count 1 "$log" &&
-	python3 -c "
+	"$HK_PYTHON" -c "
 import json, sys
 e = json.loads(open(sys.argv[1]).readline())
 assert e[\"user\"] == \"alice\", e

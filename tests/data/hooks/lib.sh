@@ -37,3 +37,6 @@ hk_push() {
 	cat push.err
 	return $st
 }
+
+# The system python starts in a fraction of the time a version-manager shim takes.
+if [ -x /usr/bin/python3 ]; then HK_PYTHON=/usr/bin/python3; else HK_PYTHON=python3; fi

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# tidegate-post-receive in a real git server: one signed generic event
+# per updated branch to a stub of tidegated's endpoint; spooling while
+# the endpoint is down; sending the spool later, oldest first.
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_DATA/hooks/lib.sh"
+
+printf "s3cret-for-tests\n" >secret
+
+# stub_start LOG [MODE]: runs the webhook stub on $port; stub_stop stops it.
+# Started at the top level (tests run in subshells) or stopped in the same test.
+port=$("$HK_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+stub_start() {
+	rm -f "$1.ready"
+	"$HK_PYTHON" "$HOOKS_DATA/webhook-stub.py" "$port" "$TEST_DIR/secret" "$1" "${2:-ok}" &
+	stub_pid=$!
+	test_bg_pid $stub_pid
+	test_wait_for "test -e $1.ready" 10
+}
+stub_stop() {
+	kill "$stub_pid" 2>/dev/null; wait "$stub_pid" 2>/dev/null
+	return 0
+}
+
+# post_server NAME: a bare repository with both hooks wired to the stub.
+post_server() {
+	hk_server "$1" &&
+	ln -s "$TIDEGATE_BUILD/bin/tidegate-post-receive" "$TEST_DIR/$1.git/hooks/post-receive" &&
+	git -C "$1.git" config tidegate.webhookUrl "http://127.0.0.1:$port/hooks/generic" &&
+	git -C "$1.git" config tidegate.webhookSecretFile "$TEST_DIR/secret"
+}
+
+# jq-free checks on the stub's log
+check_log() {
+	"$HK_PYTHON" - "$@" <<-"PY"
+	import json, sys
+	recs = [json.loads(l) for l in open(sys.argv[1])]
+	exec(sys.argv[2])
+	PY
+}
+
+stub_start log1
+test_expect_success 'one signed event per updated branch' '
+	post_server p1 && hk_work w1 p1 &&
+	hk_put w1 k8s/d.yaml good-deploy.yaml && hk_commit w1 one &&
+	git -C w1 branch feature &&
+	REMOTE_USER=alice hk_push w1 origin main feature &&
+	test ! -s remote.out &&
+	main=$(git -C w1 rev-parse main) && export main &&
+	check_log log1 "
+import os
+assert len(recs) == 2, recs
+by_ref = {r[\"body\"][\"ref\"]: r for r in recs}
+assert set(by_ref) == {\"refs/heads/main\", \"refs/heads/feature\"}, by_ref
+for r in recs:
+    assert r[\"path\"] == \"/hooks/generic\" and r[\"event\"] == \"push\", r
+    assert r[\"signature_ok\"] and r[\"fresh\"], r
+    assert r[\"content_type\"] == \"application/json\", r
+    assert len(r[\"delivery\"]) == 32 and int(r[\"delivery\"], 16) >= 0, r
+    b = r[\"body\"]
+    assert b[\"before\"] == \"0\" * 40 and b[\"after\"] == os.environ[\"main\"], b
+    assert b[\"repository\"][\"url\"].endswith(\"/p1.git\"), b
+    assert b[\"pusher\"] == \"alice\", b
+assert recs[0][\"delivery\"] != recs[1][\"delivery\"]
+"
+'
+
+test_expect_success 'a deleted branch is sent with after = zeros; tags are not sent' '
+	: >log1 &&
+	hk_push w1 origin :feature &&
+	git -C w1 tag v1 && hk_push w1 origin v1 &&
+	check_log log1 "
+assert len(recs) == 1, recs
+assert recs[0][\"body\"][\"ref\"] == \"refs/heads/feature\"
+assert recs[0][\"body\"][\"after\"] == \"0\" * 40
+"
+'
+
+test_expect_success 'tidegate.repoUrl names the repository' '
+	: >log1 &&
+	git -C p1.git config tidegate.repoUrl https://git.example.com/shop/web.git &&
+	hk_put w1 k8s/e.yaml good-svc.yaml && hk_commit w1 two && hk_push w1 origin main &&
+	check_log log1 "assert recs[0][\"body\"][\"repository\"][\"url\"] == \"https://git.example.com/shop/web.git\", recs"
+'
+stub_stop
+
+test_expect_success 'endpoint down: the event is spooled, the push is not held up' '
+	post_server p2 && hk_work w2 p2 &&
+	hk_put w2 k8s/d.yaml good-deploy.yaml && hk_commit w2 one &&
+	start=$(date +%s%N) &&
+	hk_push w2 origin main &&
+	elapsed=$(( ($(date +%s%N) - start) / 1000000 )) && echo "push took $elapsed ms" &&
+	test $elapsed -lt 4000 &&
+	test_grep "^tidegate: tidegated not reachable (.*); 1 event spooled" remote.out &&
+	ls p2.git/tidegate/spool/*.event >spooled && test $(wc -l <spooled) = 1 &&
+	! ls p2.git/tidegate/spool/.tmp-* 2>/dev/null
+'
+
+test_expect_success '--flush sends the spool once the endpoint is back' '
+	id=$(head -1 p2.git/tidegate/spool/*.event) &&
+	stub_start log2 &&
+	tidegate-post-receive --flush --git-dir p2.git >flush.out;
+	st=$?; stub_stop; test $st = 0 &&
+	! ls p2.git/tidegate/spool/*.event 2>/dev/null &&
+	check_log log2 "assert len(recs) == 1 and recs[0][\"delivery\"] == \"$id\" and recs[0][\"signature_ok\"], recs"
+'
+
+test_expect_success 'the next push sends spooled events first, oldest first' '
+	echo A >w2/A.txt && hk_commit w2 A && hk_push w2 origin main &&
+	a=$(git -C w2 rev-parse HEAD) &&
+	echo B >w2/B.txt && hk_commit w2 B && hk_push w2 origin main &&
+	b=$(git -C w2 rev-parse HEAD) &&
+	test_grep "2 events spooled" remote.out &&
+	stub_start log3 &&
+	echo C >w2/C.txt && hk_commit w2 C && hk_push w2 origin main;
+	st=$?; stub_stop; test $st = 0 &&
+	c=$(git -C w2 rev-parse HEAD) &&
+	test ! -s remote.out &&
+	check_log log3 "
+afters = [r[\"body\"][\"after\"] for r in recs]
+assert afters == [\"$a\", \"$b\", \"$c\"], afters
+" &&
+	! ls p2.git/tidegate/spool/*.event 2>/dev/null
+'
+
+stub_start log4 hang
+test_expect_success 'an endpoint that never answers holds the hook about two seconds' '
+	post_server p3 &&
+	zero=0000000000000000000000000000000000000000 &&
+	one=1111111111111111111111111111111111111111 &&
+	start=$(date +%s%N) &&
+	printf "%s %s refs/heads/main\n%s %s refs/heads/dev\n" $zero $one $zero $one |
+		(cd p3.git && GIT_DIR=. tidegate-post-receive) 2>err &&
+	elapsed=$(( ($(date +%s%N) - start) / 1000000 )) && echo "hook took $elapsed ms" &&
+	test $elapsed -lt 3000 &&
+	test_grep "Timeout was reached); 2 events spooled" err &&
+	test $(ls p3.git/tidegate/spool/*.event | wc -l) = 2
+'
+stub_stop
+
+stub_start log5 reject
+test_expect_success 'a refused spooled event is set aside, not retried forever' '
+	tidegate-post-receive --flush --git-dir p3.git 2>flush.err;
+	test_grep "refused spooled event" flush.err &&
+	! ls p3.git/tidegate/spool/*.event 2>/dev/null &&
+	ls p3.git/tidegate/spool/rejected/*.event
+'
+stub_stop
+
+test_expect_success 'without a secret file nothing is sent and the push still succeeds' '
+	post_server p4 && hk_work w4 p4 &&
+	git -C p4.git config --unset tidegate.webhookSecretFile &&
+	hk_put w4 k8s/d.yaml good-deploy.yaml && hk_commit w4 one &&
+	hk_push w4 origin main &&
+	test_grep "tidegate.webhookSecretFile is not set" remote.out
+'
+
+test_expect_success 'a server without tidegate.webhookUrl: the hook stays silent' '
+	hk_server p5 && hk_work w5 p5 &&
+	ln -s "$TIDEGATE_BUILD/bin/tidegate-post-receive" p5.git/hooks/post-receive &&
+	hk_put w5 k8s/d.yaml good-deploy.yaml && hk_commit w5 one &&
+	hk_push w5 origin main && test ! -s remote.out
+'
+
+test_done
