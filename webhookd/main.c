@@ -68,6 +68,14 @@ struct accepted {
 
 /* ------------------------------------------------------------ routing -- */
 
+/* How logs and the journal name the repository of an event. */
+static const char *ev_repo(const struct push_event *ev)
+{
+	if (ev->nrepo_urls)
+		return ev->repo_urls[0];
+	return ev->repo_name ? ev->repo_name : "";
+}
+
 static int repo_matches(const struct app_conf *a, const struct push_event *ev)
 {
 	struct buf key = BUF_INIT(16384);
@@ -155,7 +163,7 @@ static void event_json(const struct accepted *acc, struct buf *b)
 	else
 		buf_addstr(b, "null");
 	buf_addstr(b, ",\"repo\":");
-	buf_add_json_str(b, ev->repo_urls[0]);
+	buf_add_json_str(b, ev_repo(ev));
 	buf_addf(b, ",\"time\":%lld,\"updates\":[", (long long)time(NULL));
 	for (i = 0; i < ev->nupdates; i++) {
 		if (!acc->apps[i][0])
@@ -223,14 +231,14 @@ static void on_journaled(void *arg, int ok)
 		return;
 	}
 	log_fields(LOGL_INFO, "push accepted", "provider", provider_name(ev->provider),
-		   "delivery", ev->delivery ? ev->delivery : "", "repo", ev->repo_urls[0],
+		   "delivery", ev->delivery ? ev->delivery : "", "repo", ev_repo(ev),
 		   "ref", ev->updates[0].ref, "commit", ev->updates[0].after,
 		   "pusher", ev->pusher ? ev->pusher : "", NULL);
 	buf_addstr(&b, "{\"status\":\"accepted\",\"apps\":[");
 	for (i = 0; i < ev->nupdates; i++) {
 		for (k = 0; acc->apps[i][k]; k++) {
 			submit(d, acc->seq, acc->apps[i][k], provider_name(ev->provider),
-			       ev->delivery, ev->pusher, ev->repo_urls[0], ev->updates[i].ref,
+			       ev->delivery, ev->pusher, ev_repo(ev), ev->updates[i].ref,
 			       ev->updates[i].after);
 			if (napps++)
 				buf_addch(&b, ',');
@@ -320,7 +328,7 @@ static void handle_hook(struct daemon *d, struct http_request *req, enum provide
 	if (!matched) {
 		metrics_delivery(d->metrics, p, "ignored");
 		log_fields(LOGL_INFO, "push concerns no app", "provider", provider_name(p),
-			   "repo", acc->ev.repo_urls[0], "ref", acc->ev.updates[0].ref, NULL);
+			   "repo", ev_repo(&acc->ev), "ref", acc->ev.updates[0].ref, NULL);
 		http_reply_json(req, 200, "ignored", "no app follows this repository and ref");
 		accepted_free(acc);
 		return;
