@@ -60,7 +60,7 @@ test_expect_success 'a Pod-like service account directory: token, ca.crt, namesp
 '
 
 test_expect_success 'tidegate apply in-cluster, with only the ClusterRole, creates the app' '
-	incluster tidegate apply --applyset t0610 -n t0610 --prune --format json \
+	incluster tidegate apply --in-cluster --applyset t0610 -n t0610 --prune --format json \
 		"$TEST_DATA/install/app" >out.json 2>err; rc=$?
 	cat out.json err
 	test $rc = 0 &&
@@ -77,11 +77,23 @@ test_expect_success 'the objects are managed by tidegate, as the ServiceAccount'
 test_expect_success 'a kind the ClusterRole does not grant is refused (exit 1, forbidden)' '
 	mkdir -p app2 &&
 	cp "$TEST_DATA"/install/app/*.yaml "$TEST_DATA"/install/app-role/*.yaml app2/ &&
-	incluster tidegate apply --applyset t0610 -n t0610 --format json app2 >out.json 2>err; rc=$?
+	incluster tidegate apply --in-cluster --applyset t0610 -n t0610 --format json app2 >out.json 2>err; rc=$?
 	cat out.json err
 	test $rc = 1 &&
 	grep -qi "forbidden\|403" out.json err &&
 	! kc -n t0610 get role too-much 2>/dev/null
+'
+
+test_expect_success 'pruning works with the ClusterRole: a removed file is deleted' '
+	mkdir -p app3 &&
+	cp "$TEST_DATA"/install/app/namespace.yaml "$TEST_DATA"/install/app/deployment.yaml app3/ &&
+	incluster tidegate apply --in-cluster --applyset t0610 -n t0610 --prune --format json \
+		app3 >out.json 2>err; rc=$?
+	cat out.json err
+	test $rc = 0 &&
+	test_grep "\"pruned\":1" out.json &&
+	! kc -n t0610 get configmap web-settings 2>/dev/null &&
+	kc -n t0610 get deployment web
 '
 
 # --- tidegated, in-cluster -------------------------------------------
