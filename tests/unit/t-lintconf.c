@@ -6,6 +6,7 @@
 #include "finding.h"
 #include "lintconf.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static int parse(struct lint_config *c, struct findings *fs, const char *text)
@@ -103,6 +104,7 @@ static void test_merge(void)
 	parse(&repo, &fs, "rules:\n  latest-tag: off\n  yaml11-trap: off\n"
 	      "  privileged-container: info\n  host-pid: off\nstrict: false\n"
 	      "exclude: [tmp]\nkubeVersion: \"1.31\"\n");
+	free(repo.source);
 	repo.source = strdup("repo/.tidegate.yaml");
 	lint_config_merge(&m, &server, &repo, &fs);
 	is_int(lint_config_severity(&m, "latest-tag", SEV_WARNING), SEV_ERROR,
