@@ -16,6 +16,7 @@ struct cli_command {
 
 int cmd_apply(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_install_hooks(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_schema(int argc, char **argv);
 int cmd_version(int argc, char **argv);

@@ -14,6 +14,7 @@
 static const struct cli_command commands[] = {
 	{ "apply", cmd_apply, "server-side apply manifests to a cluster, prune with an ApplySet" },
 	{ "diff", cmd_diff, "show what apply would change (a server-side dry run)" },
+	{ "install-hooks", cmd_install_hooks, "install the gate and notifier hooks into server repositories" },
 	{ "lint", cmd_lint, "check Kubernetes manifests (schemas, rules, duplicates)" },
 	{ "schema", cmd_schema, "make schema directories (pull from a cluster, compact)" },
 	{ "version", cmd_version, "print the version" },

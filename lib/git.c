@@ -4,6 +4,7 @@
 #include "xalloc.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -187,6 +188,11 @@ struct git_repo *git_repo_open(const char *git_dir)
 	else
 		goto bad;
 	snprintf(repo->format, sizeof(repo->format), "%s", fmt);
+	if (repo->git_dir) {
+		/* from now on name it absolutely: git's answers come back absolute */
+		free(repo->git_dir);
+		repo->git_dir = xstrdup(repo->abs_dir);
+	}
 	buf_release(&out);
 	return repo;
 bad:
@@ -230,6 +236,40 @@ void git_repo_free(struct git_repo *repo)
 const char *git_repo_dir(struct git_repo *repo)
 {
 	return repo->abs_dir;
+}
+
+char *git_repo_git_path(struct git_repo *repo, const char *name)
+{
+	const char *args[] = { "rev-parse", "--git-path", name, NULL };
+	struct buf out = BUF_INIT(PATH_MAX + 1);
+	char *ret = NULL;
+
+	if (!name || !*name || strchr(name, '\n')) {
+		error("invalid git path '%s'", name ? name : "");
+		return NULL;
+	}
+	if (git_run(repo, args, &out, 0, NULL) < 0)
+		goto done;
+	while (out.len && out.data[out.len - 1] == '\n')
+		buf_setlen(&out, out.len - 1);
+	if (!out.len)
+		error("git rev-parse --git-path: no answer for '%s'", name);
+	else if (out.data[0] == '/')
+		ret = buf_detach(&out, NULL);
+	else if (repo->git_dir)
+		/* a relative core.hooksPath: relative to the repository */
+		ret = xstrfmt("%s/%s", repo->abs_dir, out.data);
+	else {
+		char cwd[PATH_MAX];
+
+		if (getcwd(cwd, sizeof(cwd)))
+			ret = xstrfmt("%s/%s", cwd, out.data);
+		else
+			error_errno("getcwd");
+	}
+done:
+	buf_release(&out);
+	return ret;
 }
 
 void git_repo_set_deadline(struct git_repo *repo, long long deadline_ms)

@@ -65,6 +65,13 @@ void git_repo_free(struct git_repo *repo);
 const char *git_repo_dir(struct git_repo *repo);
 
 /*
+ * The path git uses for name inside the git directory
+ * (`git rev-parse --git-path NAME`, which follows core.hooksPath for
+ * "hooks"), made absolute. Returns an allocated string, or NULL.
+ */
+char *git_repo_git_path(struct git_repo *repo, const char *name);
+
+/*
  * Sets an absolute deadline (monotonic_ms() time) for every later
  * operation on repo; 0 removes it. A child still running at the deadline
  * is killed and the operation fails with git_repo_timed_out() set.
