@@ -1,0 +1,141 @@
+/*
+ * t-lint.c - the engine end to end: configuration applied to every kind
+ * of finding, include/exclude, CRDs in the set, sorted output, and
+ * garbled versions of a realistic file through every rule and the
+ * schema validator without a crash.
+ */
+#include "tap.h"
+#include "buf.h"
+#include "finding.h"
+#include "lint.h"
+#include "lintconf.h"
+#include "xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char sample[] =
+	"apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+	"metadata: {name: widgets.example.com}\nspec:\n  group: example.com\n  scope: Cluster\n"
+	"  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}\n"
+	"  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n"
+	"      openAPIV3Schema:\n        type: object\n        properties:\n"
+	"          spec:\n            type: object\n            properties:\n"
+	"              size: {type: integer}\n---\n"
+	"apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nspec: {size: 3}\n---\n"
+	"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\n"
+	"  labels: &l {app: web}\nspec:\n  replicas: 2\n  selector: {matchLabels: *l}\n"
+	"  template:\n    metadata: {labels: *l}\n    spec:\n      containers:\n"
+	"      - name: web\n        image: nginx:1.27\n        ports: [{containerPort: 80}]\n"
+	"        env: [{name: A, value: on}]\n        securityContext: {privileged: true}\n"
+	"        volumeMounts: [{name: v, mountPath: /x}]\n"
+	"      volumes: [{name: v, hostPath: {path: /var/run/docker.sock}}]\n---\n"
+	"apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\n"
+	"spec:\n  selector: {app: web}\n  ports: [{port: 80, targetPort: 80}]\n";
+
+static size_t count_rule(const struct findings *fs, const char *rule)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < fs->n; i++)
+		if (fs->v[i].rule && !strcmp(fs->v[i].rule, rule))
+			n++;
+	return n;
+}
+
+static void test_basic(void)
+{
+	struct lint_options opts = LINT_OPTIONS_INIT;
+	struct findings fs = FINDINGS_INIT;
+	struct linter *l = linter_new(&opts);
+	size_t i, sorted = 1;
+
+	is_int(linter_add(l, "app.yaml", sample, strlen(sample)), 0, "sample parses");
+	is_int(linter_run(l, &fs), 0, "run");
+	is_int(linter_objects(l)->nobjs, 4, "four objects");
+	is_int(count_rule(&fs, "schema-missing"), 0, "the CRD in the set gives Widget a schema");
+	is_int(count_rule(&fs, "yaml11-trap"), 1, "the env trap");
+	for (i = 1; i < fs.n; i++)
+		if (strcmp(fs.v[i - 1].path, fs.v[i].path) > 0 ||
+		    (!strcmp(fs.v[i - 1].path, fs.v[i].path) && fs.v[i - 1].line > fs.v[i].line))
+			sorted = 0;
+	ok(sorted, "findings sorted");
+	findings_release(&fs);
+	linter_free(l);
+}
+
+static void test_config(void)
+{
+	struct lint_config c = LINT_CONFIG_INIT;
+	struct lint_options opts = LINT_OPTIONS_INIT;
+	struct findings fs = FINDINGS_INIT, cf = FINDINGS_INIT;
+	struct linter *l;
+	static const char conf[] = "rules:\n  yaml11-trap: error\n  not-kubernetes: off\n"
+		"  yaml-syntax: off\n  privileged-container: off\nexclude: [skip]\n";
+	static const char bad[] = "a: [\n";
+
+	is_int(lint_config_parse(&c, "c.yaml", conf, strlen(conf), &cf), 0, "config parses");
+	opts.config = &c;
+	l = linter_new(&opts);
+	linter_add(l, "app.yaml", sample, strlen(sample));
+	linter_add(l, "notes.yaml", "x: 1\n", 5);
+	linter_add(l, "broken.yaml", bad, strlen(bad));
+	linter_add(l, "skip/broken.yaml", bad, strlen(bad));
+	linter_run(l, &fs);
+	is_int(count_rule(&fs, "yaml11-trap"), 1, "trap still reported");
+	ok(fs.nerr >= 1 && count_rule(&fs, "yaml11-trap") == 1, "raised to an error");
+	is_int(count_rule(&fs, "not-kubernetes"), 0, "skip notes switched off");
+	is_int(count_rule(&fs, "privileged-container"), 0, "a lint rule switched off");
+	is_int(count_rule(&fs, "yaml-syntax"), 1, "syntax errors cannot be switched off");
+	{
+		size_t i;
+
+		for (i = 0; i < fs.n; i++)
+			if (!strcmp(fs.v[i].path, "skip/broken.yaml"))
+				break;
+		ok(i == fs.n, "excluded files are not read");
+		for (i = 0; i < fs.n; i++)
+			if (fs.v[i].rule && !strcmp(fs.v[i].rule, "yaml11-trap"))
+				is_int(fs.v[i].sev, SEV_ERROR, "severity from the configuration");
+	}
+	findings_release(&fs);
+	findings_release(&cf);
+	linter_free(l);
+	lint_config_release(&c);
+}
+
+static void test_garbled(void)
+{
+	struct lint_options opts = LINT_OPTIONS_INIT;
+	struct findings fs = FINDINGS_INIT;
+	struct linter *l = linter_new(&opts);
+	size_t len = strlen(sample), i;
+	unsigned seed = 4242;
+	char *copy = xmalloc(len + 1);
+	char path[64];
+
+	for (i = 0; i < 400; i++) {
+		size_t k, flips = 1 + i % 5, cut = i % 3 ? len : (seed >> 3) % len;
+
+		memcpy(copy, sample, len + 1);
+		for (k = 0; k < flips; k++) {
+			seed = seed * 1103515245 + 12345;
+			copy[(seed >> 8) % len] = "{}[]:&*!|>-?#'\"\t\n 0~tY.,"[(seed >> 4) % 25];
+		}
+		snprintf(path, sizeof(path), "g%03zu.yaml", i);
+		linter_add(l, path, copy, cut);
+	}
+	is_int(linter_run(l, &fs), 0, "400 garbled files run through every check");
+	ok(fs.n > 0, "with findings (%zu)", fs.n);
+	findings_release(&fs);
+	linter_free(l);
+	free(copy);
+}
+
+int main(void)
+{
+	test_basic();
+	test_config();
+	test_garbled();
+	return done_testing();
+}
