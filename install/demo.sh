@@ -78,7 +78,11 @@ show() {
 show_quote() {
 	local a s='' q
 	for a in "$@"; do
-		if [[ $a =~ ^[A-Za-z0-9_./:=,@+%-]+$ ]]; then q=$a; else printf -v q '%q' "$a"; fi
+		if [[ $a =~ ^[A-Za-z0-9_./:=,@+%-]+$ ]]; then
+			q=$a
+		else
+			q="'${a//\'/\'\\\'\'}'"
+		fi
 		s+="${s:+ }$q"
 	done
 	# print the paths under DEMO_DIR shortly
@@ -131,7 +135,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-for tool in git curl python3 kubectl; do
+for tool in git curl python3 kubectl openssl; do
 	command -v "$tool" >/dev/null 2>&1 || die "$tool not found in PATH"
 done
 
@@ -364,24 +368,51 @@ api_get() {
 # cluster_state: one line "replicas=N configmap=yes|no service=yes|no"
 # ("replicas=-" when there is no Deployment)
 cluster_state() {
-	local dep cm svc r
+	local dep cm svc r=-
 	dep=$(api_get "/apis/apps/v1/namespaces/$APP_NS/deployments/web") || dep=
 	cm=no; api_get "/api/v1/namespaces/$APP_NS/configmaps/web-settings" >/dev/null && cm=yes
 	svc=no; api_get "/api/v1/namespaces/$APP_NS/services/web" >/dev/null && svc=yes
-	r=-
-	[[ -n $dep ]] && r=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["spec"]["replicas"])' <<<"$dep")
+	# the API server writes a Deployment's spec with replicas first
+	if [[ $dep =~ \"spec\":\{\"replicas\":([0-9]+) ]]; then r=${BASH_REMATCH[1]}; fi
 	printf 'replicas=%s configmap=%s service=%s\n' "$r" "$cm" "$svc"
 }
 
-# wait_cluster WANT: polls until cluster_state is WANT; prints the time
-# since the push began. Dies (after showing tidegated's log) on time-out.
+# app_result COMMIT: what tidegated's state file says of COMMIT: "success",
+# "failed", or nothing when it has not finished a sync of it yet.
+app_result() {
+	local f=$DEMO_DIR/state/apps/demo.json st
+	st=$(cat "$f" 2>/dev/null) || return 0
+	[[ $st == *"\"commit\":\"$1\""* ]] || return 0
+	[[ $st =~ \"result\":\"([a-z]+)\" ]] && printf '%s' "${BASH_REMATCH[1]}"
+	return 0
+}
+
+# wait_cluster WANT: waits until tidegated reports the pushed commit synced
+# (its state file, polled every 20 ms) or the cluster shows WANT, then checks
+# that the cluster shows WANT. Sets applied_ms, the time since the push began.
+# Dies (after showing tidegated's log) on a failed sync or a time-out.
 wait_cluster() {
-	local want=$1 got deadline=$(( $(now_ms) + DEMO_TIMEOUT * 1000 ))
+	local want=$1 got res i=0 commit deadline=$(( $(now_ms) + DEMO_TIMEOUT * 1000 ))
+	commit=$(git rev-parse HEAD)
+	applied_ms=
 	while :; do
-		got=$(cluster_state)
-		if [[ $got == "$want" ]]; then
+		res=$(app_result "$commit")
+		if [[ $res == failed ]]; then
+			say "tidegated's log (last lines):"
+			tail -5 "$DEMO_DIR/logs/tidegated.log" | sed 's/^/    /'
+			show_app_state
+			die "tidegated could not apply ${commit:0:7}"
+		fi
+		if [[ -z $applied_ms && $res == success ]]; then
 			applied_ms=$(( $(now_ms) - push_t0 ))
-			return 0
+		fi
+		# the cluster itself: at once once tidegated says done, else twice a second
+		if [[ -n $applied_ms ]] || (( i++ % 25 == 0 )); then
+			got=$(cluster_state)
+			if [[ $got == "$want" ]]; then
+				[[ -n $applied_ms ]] || applied_ms=$(( $(now_ms) - push_t0 ))
+				return 0
+			fi
 		fi
 		if ! kill -0 "$daemon_pid" 2>/dev/null; then
 			tail -20 "$DEMO_DIR/logs/tidegated.log" | sed 's/^/    /'
@@ -397,21 +428,28 @@ wait_cluster() {
 			show_app_state
 			die "the change did not reach the cluster within ${DEMO_TIMEOUT}s"
 		fi
-		sleep 0.05
+		sleep 0.02
 	done
 }
 
 # What tidegated itself recorded about the app, when it keeps that file.
 show_app_state() {
-	local f=$DEMO_DIR/state/apps/demo.json
-	[[ -s $f ]] || return 0
-	say "tidegated's record of the app (state/apps/demo.json):"
-	python3 -m json.tool "$f" 2>/dev/null | sed 's/^/    /' || sed 's/^/    /' "$f"
+	local f=$DEMO_DIR/state/apps/demo.json st k out=''
+	st=$(cat "$f" 2>/dev/null) || return 0
+	say "tidegated's record of the app's last sync (state/apps/demo.json):"
+	for k in app commit result time pusher duration_ms counts; do
+		if [[ $st =~ \"$k\":(\"[^\"]*\"|[0-9]+|\{[^\}]*\}) ]]; then
+			out+="${out:+, }\"$k\": ${BASH_REMATCH[1]}"
+		fi
+	done
+	printf '    {%s}\n' "$out"
+	say "and the audit log has one line per sync: $(wc -l <"$DEMO_DIR/state/audit.log" 2>/dev/null || echo 0) so far."
 }
 
+# The app's objects: the members of its ApplySet (a label tidegate sets).
 show_objects() {
-	show kubectl get deployments,services,configmaps -n "$APP_NS" \
-		-o custom-columns=KIND:.kind,NAME:.metadata.name,REPLICAS:.spec.replicas,MANAGED-BY:.metadata.managedFields[0].manager || true
+	show kubectl get deployments,services,configmaps -n "$APP_NS" -l applyset.kubernetes.io/part-of \
+		-o custom-columns=KIND:.kind,NAME:.metadata.name,REPLICAS:.spec.replicas,MANAGER:.metadata.managedFields[0].manager || true
 }
 
 # ------------------------------------------------- 1. a broken push --
