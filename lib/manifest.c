@@ -719,7 +719,7 @@ int kset_add_file(struct kset *set, const char *path, const char *data, size_t l
 		  struct findings *fs)
 {
 	struct yfile *yf;
-	size_t i;
+	size_t i, nobjs;
 	int ret;
 
 	XGROW(set->files, set->nfiles + 1, set->alloc_files);
@@ -731,6 +731,7 @@ int kset_add_file(struct kset *set, const char *path, const char *data, size_t l
 		findings_add(fs, yf->path, 0, 0, skip_sev, "template-skipped",
 			     "render the template (helm template, ...) and lint the output",
 			     "file holds template markers ({{ ... }}); skipped");
+		yfile_drop_tree(yf);
 		return 0;
 	}
 	if (memmem(data, len, "{{", 2) && has_placeholders(yf)) {
@@ -738,10 +739,14 @@ int kset_add_file(struct kset *set, const char *path, const char *data, size_t l
 		findings_add(fs, yf->path, 0, 0, skip_sev, "template-skipped",
 			     "render the template and lint the output",
 			     "file holds template placeholders ({{ ... }}) in object names or labels; skipped");
+		yfile_drop_tree(yf);
 		return 0;
 	}
+	nobjs = set->nobjs;
 	for (i = 0; i < yf->ndocs; i++)
 		add_doc(set, yf, i, yf->docs[i].root, skip_sev, fs);
+	if (set->nobjs == nobjs)
+		yfile_drop_tree(yf);	/* nothing points into it: keep memory to the objects */
 	return ret;
 }
 

@@ -1144,3 +1144,14 @@ void yfile_release(struct yfile *f)
 	f->is_template = 0;
 	f->arena = NULL;
 }
+
+void yfile_drop_tree(struct yfile *f)
+{
+	if (!f)
+		return;
+	free(f->docs);
+	arena_free(f->arena);
+	f->docs = NULL;
+	f->ndocs = 0;
+	f->arena = NULL;
+}

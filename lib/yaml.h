@@ -93,6 +93,8 @@ extern const struct yaml_limits yaml_default_limits;
 int yaml_parse(struct yfile *out, const char *path, const char *data, size_t len,
 	       const struct yaml_limits *lim, struct findings *fs);
 void yfile_release(struct yfile *f);
+/* Frees the documents and nodes but keeps path, failed and is_template. */
+void yfile_drop_tree(struct yfile *f);
 
 /* The value for key in a map, or NULL (also when map is not a map). */
 const struct ynode *ynode_get(const struct ynode *map, const char *key);
