@@ -52,6 +52,8 @@ const struct ynode *ynode_key_or(const struct ynode *map, const char *key);
 int ynode_is_bool(const struct ynode *n, int want);
 /* 1 when s equals kind and o's group is group. */
 int kobj_is(const struct kobj *o, const char *group, const char *kind);
+/* The key node naming o's pod spec ("spec:" of the template), for positions. */
+const struct ynode *kobj_pod_spec_key(const struct kobj *o);
 /* 1 for the kinds whose pods the rules look at. */
 int kobj_is_workload(const struct kobj *o);
 /* Label selector (matchLabels/matchExpressions, or a plain map) matches labels. */

@@ -504,7 +504,7 @@ RULE_OBJ(check_automount_token)
 		jpath_join(jp, pj, ".automountServiceAccountToken");
 		rule_report(ctx, o, v, jp, "the pod mounts its service account token");
 	} else {
-		rule_report(ctx, o, pod, pj,
+		rule_report(ctx, o, kobj_pod_spec_key(o), pj,
 			    "the pod mounts its service account token (automountServiceAccountToken "
 			    "is not false)");
 	}

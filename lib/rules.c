@@ -517,6 +517,24 @@ const struct ynode *kobj_pod_labels(const struct kobj *o)
 	return l && l->kind == YN_MAP ? l : NULL;
 }
 
+const struct ynode *kobj_pod_spec_key(const struct kobj *o)
+{
+	const struct ynode *parent, *k;
+
+	if (!kobj_pod_spec(o, NULL))
+		return NULL;
+	if (!strcmp(o->kind, "Pod"))
+		parent = o->root;
+	else if (!strcmp(o->kind, "CronJob"))
+		parent = ynode_path(o->root, "spec.jobTemplate.spec.template");
+	else if (!strcmp(o->kind, "PodTemplate"))
+		parent = ynode_get(o->root, "template");
+	else
+		parent = ynode_path(o->root, "spec.template");
+	k = ynode_get_key(parent, "spec");
+	return k ? k : kobj_pod_spec(o, NULL);
+}
+
 int kobj_is_workload(const struct kobj *o)
 {
 	return kobj_pod_spec(o, NULL) != NULL;
