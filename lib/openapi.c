@@ -323,6 +323,19 @@ int openapi_compactor_add(struct openapi_compactor *c, const char *gv_path,
 		cJSON_Delete(root);
 		return 0;
 	}
+	norm = normalize_gv_path(gv_path);
+	for (di = 0; di < c->ndocs; di++)
+		if (!strcmp(c->docs[di].gv_path, norm))
+			break;
+	if (di < c->ndocs) {
+		/* the same group-version from a later input: the first wins */
+		free(norm);
+		cJSON_Delete(root);
+		free(group);
+		free(version);
+		return 0;
+	}
+	free(norm);
 	schemas = cJSON_DetachItemFromObjectCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(root, "components"), "schemas");
 	if (!cJSON_IsObject(schemas)) {

@@ -40,7 +40,8 @@ struct openapi_compactor *openapi_compactor_new(void);
  * Adds one /openapi/v3 document; gv_path is its path in the /openapi/v3
  * index ("apis/apps/v1", "api/v1"; a leading '/' and a trailing
  * "_openapi" or ".json" are ignored). Documents that hold no group-version
- * (the group lists "apis/apps", "version", ...) are accepted and skipped.
+ * (the group lists "apis/apps", "version", ...) are accepted and skipped,
+ * and so is a group-version already added (the first input wins).
  * Returns 0, or -1 when the bytes are not an OpenAPI document.
  */
 int openapi_compactor_add(struct openapi_compactor *c, const char *gv_path,
