@@ -122,6 +122,7 @@ RULE_OBJ(check_unsafe_proc_mount);
 RULE_OBJ(check_writable_host_mount);
 /* rules-service.c */
 RULE_SET(check_dangling_service);
+RULE_SET(check_service_target_port);
 RULE_OBJ(check_nodeport_service);
 RULE_OBJ(check_ingress_tls);
 RULE_OBJ(check_pdb_max_unavailable);

@@ -1,10 +1,10 @@
 /*
  * rules-service.c - Services, Ingresses and PodDisruptionBudgets.
  *
- * dangling-service looks at the whole set. To stay linear it indexes the
- * workloads' pod labels by "namespace\x01key\x01value" and tries each
- * Service only against the workloads that carry the rarest of its
- * selector's labels.
+ * dangling-service and service-target-port look at the whole set. To stay
+ * linear they index the workloads' pod labels by "namespace\x01key\x01value"
+ * and try each Service only against the workloads that carry the rarest
+ * of its selector's labels.
  */
 #include "rules-impl.h"
 #include "xalloc.h"
@@ -84,109 +84,235 @@ static char *label_key(const char *ns, const char *k, const char *v)
 	return xstrfmt("%s\x01%s\x01%s", ns, k, v ? v : "");
 }
 
-RULE_SET(check_dangling_service)
+/* The workloads of a set indexed for Service selectors. */
+struct svc_index {
+	const struct kset *set;
+	struct strmap by_label;		/* "ns\x01key\x01value" -> workload indexes */
+	struct strmap by_ns;		/* namespaces holding workloads */
+	struct strmap opaque_ns;	/* namespaces that may hold pods not in the set */
+	struct strmap template_dirs;	/* directories holding template files */
+	int opaque_all;			/* a GitOps deployer may put pods anywhere */
+};
+
+static void svc_index_build(struct svc_index *ix, const struct kset *set)
 {
-	struct strmap by_label = STRMAP_INIT, by_ns = STRMAP_INIT, opaque_ns = STRMAP_INIT;
-	struct strmap template_dirs = STRMAP_INIT;
 	size_t i, j;
 
+	memset(ix, 0, sizeof(*ix));
+	ix->set = set;
 	/* Template files hide the workloads they hold: Services beside them stay quiet. */
 	for (i = 0; i < set->nfiles; i++)
 		if (set->files[i].is_template) {
 			char *d = dir_of(set->files[i].path);
 
-			strmap_put(&template_dirs, d);
+			strmap_put(&ix->template_dirs, d);
 			free(d);
 		}
-
-	/* Index pass: workloads by namespace and by each pod label. */
 	for (i = 0; i < set->nobjs; i++) {
 		const struct kobj *o = &set->objs[i];
 		const struct ynode *labels;
 
-		if (deploys_anywhere(o))
-			goto out;	/* any namespace may hold pods the set does not show */
+		if (deploys_anywhere(o)) {
+			ix->opaque_all = 1;
+			return;
+		}
 		if (may_make_pods(o)) {
-			strmap_put(&opaque_ns, ns_of(o));	/* may hold pods not in the set */
+			strmap_put(&ix->opaque_ns, ns_of(o));
 			continue;
 		}
 		if (!kobj_is_workload(o))
 			continue;
-		strmap_put(&by_ns, ns_of(o));
+		strmap_put(&ix->by_ns, ns_of(o));
 		labels = kobj_pod_labels(o);
 		if (!labels)
 			continue;
 		for (j = 0; j < labels->n; j++) {
 			const char *k = ynode_str(labels->kids[2 * j]);
-			const char *v = ynode_str(labels->kids[2 * j + 1]);
 			char *key;
 
 			if (!k)
 				continue;
-			key = label_key(ns_of(o), k, v);
-			strmap_add(&by_label, key, i);
+			key = label_key(ns_of(o), k, ynode_str(labels->kids[2 * j + 1]));
+			strmap_add(&ix->by_label, key, i);
 			free(key);
 		}
 	}
+}
 
+static void svc_index_release(struct svc_index *ix)
+{
+	strmap_release(&ix->by_label);
+	strmap_release(&ix->by_ns);
+	strmap_release(&ix->opaque_ns);
+	strmap_release(&ix->template_dirs);
+}
+
+/*
+ * The selector of Service o when every pod it may select is in the set
+ * (so it can be judged), else NULL.
+ */
+static const struct ynode *svc_judgeable(const struct svc_index *ix, const struct kobj *o)
+{
+	const struct ynode *sel, *type;
+
+	if (ix->opaque_all || !kobj_is(o, "", "Service"))
+		return NULL;
+	type = ynode_path(o->root, "spec.type");
+	if (ynode_str(type) && !strcmp(ynode_str(type), "ExternalName"))
+		return NULL;
+	sel = ynode_path(o->root, "spec.selector");
+	if (!sel || sel->kind != YN_MAP || !sel->n)
+		return NULL;	/* no selector: endpoints are managed by hand */
+	if (!strmap_get(&ix->by_ns, ns_of(o)) || strmap_get(&ix->opaque_ns, ns_of(o)))
+		return NULL;	/* the pods may live outside the set */
+	if (ix->template_dirs.used) {
+		char *d = dir_of(o->path);
+		int hidden = strmap_get(&ix->template_dirs, d) != NULL;
+
+		free(d);
+		if (hidden)
+			return NULL;
+	}
+	return sel;
+}
+
+/*
+ * Calls fn for each workload whose pods sel selects, until fn returns
+ * non-zero; returns how many matched. The rarest selector label narrows
+ * the candidates, so the usual case is one lookup and one comparison.
+ */
+static size_t svc_each_match(const struct svc_index *ix, const struct kobj *svc,
+			     const struct ynode *sel,
+			     int (*fn)(const struct kobj *w, void *data), void *data)
+{
+	const struct strmap_entry *best = NULL;
+	size_t j, n = 0;
+
+	for (j = 0; j < sel->n; j++) {
+		const char *k = ynode_str(sel->kids[2 * j]);
+		const struct strmap_entry *e;
+		char *key;
+
+		if (!k)
+			continue;
+		key = label_key(ns_of(svc), k, ynode_str(sel->kids[2 * j + 1]));
+		e = strmap_get(&ix->by_label, key);
+		free(key);
+		if (!e)
+			return 0;
+		if (!best || e->n < best->n)
+			best = e;
+	}
+	for (j = 0; best && j < best->n; j++) {
+		const struct kobj *w = &ix->set->objs[best->v[j]];
+
+		if (!selector_matches(sel, kobj_pod_labels(w), 1))
+			continue;
+		n++;
+		if (!fn || fn(w, data))
+			break;
+	}
+	return n;
+}
+
+RULE_SET(check_dangling_service)
+{
+	struct svc_index ix;
+	size_t i;
+
+	svc_index_build(&ix, set);
 	for (i = 0; i < set->nobjs; i++) {
 		const struct kobj *o = &set->objs[i];
-		const struct ynode *sel, *type;
-		const struct strmap_entry *best = NULL;
-		int found = 0;
+		const struct ynode *sel = svc_judgeable(&ix, o);
 
-		if (!kobj_is(o, "", "Service"))
+		if (!sel || svc_each_match(&ix, o, sel, NULL, NULL))
 			continue;
-		type = ynode_path(o->root, "spec.type");
-		if (ynode_str(type) && !strcmp(ynode_str(type), "ExternalName"))
-			continue;
-		sel = ynode_path(o->root, "spec.selector");
-		if (!sel || sel->kind != YN_MAP || !sel->n)
-			continue;	/* no selector: endpoints are managed by hand */
-		if (!strmap_get(&by_ns, ns_of(o)) || strmap_get(&opaque_ns, ns_of(o)))
-			continue;	/* the pods may live outside the set */
-		if (template_dirs.used) {
-			char *d = dir_of(o->path);
-			int hidden = strmap_get(&template_dirs, d) != NULL;
-
-			free(d);
-			if (hidden)
-				continue;
-		}
-		/* The rarest selector label narrows the candidates. */
-		for (j = 0; j < sel->n; j++) {
-			const char *k = ynode_str(sel->kids[2 * j]);
-			const char *v = ynode_str(sel->kids[2 * j + 1]);
-			const struct strmap_entry *e;
-			char *key;
-
-			if (!k)
-				continue;
-			key = label_key(ns_of(o), k, v);
-			e = strmap_get(&by_label, key);
-			free(key);
-			if (!e) {
-				best = NULL;
-				goto report;
-			}
-			if (!best || e->n < best->n)
-				best = e;
-		}
-		for (j = 0; best && j < best->n && !found; j++)
-			found = selector_matches(sel, kobj_pod_labels(&set->objs[best->v[j]]), 1);
-		if (found)
-			continue;
-report:
 		rule_report(ctx, o, sel, ".spec.selector",
 			    "the selector of %s matches no pod template of the workloads in "
 			    "namespace '%s'", o->id ? o->id : "the Service",
 			    *ns_of(o) ? ns_of(o) : "(none given)");
 	}
-out:
-	strmap_release(&by_label);
-	strmap_release(&by_ns);
-	strmap_release(&template_dirs);
-	strmap_release(&opaque_ns);
+	svc_index_release(&ix);
+}
+
+/* Does a container of workload w declare the port name? */
+static int declares_port(const struct kobj *w, const char *name)
+{
+	static const char *const lists[] = { "containers", "initContainers" };
+	const struct ynode *pod = kobj_pod_spec(w, NULL);
+	size_t l, i, j;
+
+	for (l = 0; l < 2; l++) {
+		const struct ynode *seq = ynode_get(pod, lists[l]);
+
+		if (!seq || seq->kind != YN_SEQ)
+			continue;
+		for (i = 0; i < seq->n; i++) {
+			const struct ynode *ports = ynode_get(seq->kids[i], "ports");
+
+			if (!ports || ports->kind != YN_SEQ)
+				continue;
+			for (j = 0; j < ports->n; j++) {
+				const char *pn = ynode_str(ynode_get(ports->kids[j], "name"));
+
+				if (pn && !strcmp(pn, name))
+					return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+struct port_search {
+	const char *name;
+	int found;
+};
+
+static int port_search_fn(const struct kobj *w, void *data)
+{
+	struct port_search *ps = data;
+
+	if (declares_port(w, ps->name))
+		ps->found = 1;
+	return ps->found;
+}
+
+RULE_SET(check_service_target_port)
+{
+	struct svc_index ix;
+	size_t i, j;
+
+	svc_index_build(&ix, set);
+	for (i = 0; i < set->nobjs; i++) {
+		const struct kobj *o = &set->objs[i];
+		const struct ynode *sel = svc_judgeable(&ix, o), *ports;
+
+		if (!sel)
+			continue;
+		ports = ynode_path(o->root, "spec.ports");
+		if (!ports || ports->kind != YN_SEQ)
+			continue;
+		for (j = 0; j < ports->n; j++) {
+			const struct ynode *tp = ynode_get(ports->kids[j], "targetPort");
+			struct port_search ps = { NULL, 0 };
+			char jp[RULE_JPATH_MAX];
+			long long num;
+
+			if (!tp || !ynode_str(tp) || ynode_int(tp, &num) == 0)
+				continue;	/* numbers need no declaration */
+			if (strspn(tp->str, "0123456789") == strlen(tp->str))
+				continue;
+			ps.name = tp->str;
+			/* Judged only when some workload is selected: else dangling-service says it. */
+			if (!svc_each_match(&ix, o, sel, port_search_fn, &ps) || ps.found)
+				continue;
+			jpath_join(jp, ".spec.ports", "[%zu].targetPort", j);
+			rule_report(ctx, o, tp, jp,
+				    "targetPort '%s' of %s is not a port name of the pods it selects",
+				    tp->str, o->id ? o->id : "the Service");
+		}
+	}
+	svc_index_release(&ix);
 }
 
 RULE_OBJ(check_nodeport_service)

@@ -205,6 +205,12 @@ static const struct rule rule_table[] = {
 	  "Remove the hostPath volume; use a ConfigMap, Secret, emptyDir or a PersistentVolume "
 	  "instead of the node's own files.",
 	  "sensitive-host-mounts", check_sensitive_host_mounts, NULL },
+	{ "service-target-port", SEV_WARNING,
+	  "a Service's named targetPort is not a port name of the pods it selects",
+	  "Name the port in the containers' ports (ports[].name) or use the port number: a "
+	  "Service whose targetPort names no port of its pods sends traffic nowhere. Judged "
+	  "only when every pod the Service may select is in the set.",
+	  NULL, NULL, check_service_target_port },
 	{ "single-replica", SEV_INFO,
 	  "a Deployment or StatefulSet runs a single replica",
 	  "Run at least 2 replicas (with a PodDisruptionBudget) so a node drain or a crash "
