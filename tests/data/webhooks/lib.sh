@@ -25,25 +25,46 @@ wh_hmac_sha1_hex() {
 }
 
 # wh_start CONFIG [ENV=VALUE...]: starts tidegated in the background and waits for /readyz.
-# Sets WH_PID; the log is $TEST_DIR/tidegated.log (appended).
+# Works from inside a test body too: the pid goes to $TEST_DIR/tidegated.pid (wh_pid),
+# the exit status, once it exits, to $TEST_DIR/tidegated.rc; the log is
+# $TEST_DIR/tidegated.log (appended). Whatever runs at exit is stopped.
 wh_start() {
 	local conf=$1
 	shift
-	env "$@" tidegated -c "$conf" >>"$TEST_DIR/tidegated.log" 2>&1 </dev/null &
-	WH_PID=$!
-	test_bg_pid "$WH_PID"
+	rm -f "$TEST_DIR/tidegated.pid" "$TEST_DIR/tidegated.rc"
+	(
+		env "$@" tidegated -c "$conf" >>"$TEST_DIR/tidegated.log" 2>&1 </dev/null &
+		echo $! >"$TEST_DIR/tidegated.pid.tmp"
+		mv "$TEST_DIR/tidegated.pid.tmp" "$TEST_DIR/tidegated.pid"
+		wait $!
+		echo $? >"$TEST_DIR/tidegated.rc"
+	) &
+	test_wait_for "test -s $TEST_DIR/tidegated.pid" 5 || return 1
+	WH_PID=$(cat "$TEST_DIR/tidegated.pid")
 	test_wait_for "curl -sf --max-time 1 http://127.0.0.1:$WH_PORT/readyz" 10 || {
 		echo "tidegated did not start:"; cat "$TEST_DIR/tidegated.log"; return 1; }
 }
 
-wh_stop() {
-	kill -TERM "$WH_PID" 2>/dev/null
-	for _ in $(seq 1 100); do
-		kill -0 "$WH_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	wait "$WH_PID" 2>/dev/null
+wh_pid() {
+	cat "$TEST_DIR/tidegated.pid"
 }
+
+# wh_wait_exit [SECONDS]: waits for the daemon to exit; its status is in tidegated.rc.
+wh_wait_exit() {
+	test_wait_for "test -s $TEST_DIR/tidegated.rc" "${1:-20}"
+}
+
+wh_stop() {
+	kill -TERM "$(wh_pid)" 2>/dev/null
+	wh_wait_exit 20
+}
+
+wh_kill9() {
+	kill -9 "$(wh_pid)" 2>/dev/null
+	wh_wait_exit 10
+}
+
+test_at_exit 'p=$(cat "$TEST_DIR/tidegated.pid" 2>/dev/null) && { kill -TERM $p; sleep 0.5; kill -9 $p; }'
 
 # wh_post PATH BODYFILE [curl args...]: POSTs; the status goes to $TEST_DIR/code,
 # the answer to $TEST_DIR/answer. Prints the status.

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# tidegated syncs an accepted push: fetch into a mirror, apply, record state,
+# audit and metrics; pushes to a busy app coalesce (newest wins); SIGTERM lets a
+# running sync finish; a commit not yet fetchable is retried. The apply step here is
+# tests/data/webhooks/fake-tidegate (these tests are about the daemon, not the
+# cluster; t0590 runs the real `tidegate apply` against the sandbox); git is real.
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_DATA/webhooks/lib.sh"
+
+wh_secrets
+git init -q --bare repo.git &&
+git clone -q repo.git work 2>/dev/null &&
+(cd work && mkdir -p k8s && for i in 1 2 3 4; do
+	echo "n: $i" >k8s/cm.yaml && git add k8s && git commit -q -m "c$i" && git rev-parse HEAD >../c$i
+done && git push -q origin main) || exit 1
+C1=$(cat c1) C2=$(cat c2) C3=$(cat c3) C4=$(cat c4)
+REPO=$TEST_DIR/repo.git
+wh_config conf.yaml "  - {name: web, repo: $REPO, branch: main, path: k8s, cluster: one, namespace: web, prune: true}" "limits: {fetch_retries: 2}"
+export FAKE_APPLY_LOG=$TEST_DIR/apply.log FAKE_APPLY_PIDS=$TEST_DIR/apply.pids FAKE_APPLY_ARGS=$TEST_DIR/apply.args
+test_at_exit 'for p in $(cat "$TEST_DIR/apply.pids" 2>/dev/null); do kill -9 -- -$p; done'
+
+push() {	# push COMMIT DELIVERY
+	wh_payload generic-push "$1" "$C1" "$REPO" >ev.json &&
+	wh_generic ev.json "$2"
+}
+
+test_expect_success 'a push is fetched into the mirror and applied; state and audit recorded' '
+	wh_start conf.yaml &&
+	test "$(push $C2 d-1)" = 202 &&
+	test_wait_for "grep -q \"done web $C2\" apply.log" 20 &&
+	test_wait_for "grep -q $C2 state/apps/web.json" 5 &&
+	test_grep "\"result\":\"success\"" state/apps/web.json &&
+	test_grep "\"delivery\":\"d-1\"" state/apps/web.json &&
+	test_grep "\"configured\":2" state/apps/web.json &&
+	test_wait_for "grep -q \"\\\"commit\\\":\\\"$C2\\\"\" state/audit.log" 5 &&
+	test_grep "\"pusher\":\"alice\"" state/audit.log &&
+	git --git-dir=$(ls -d state/mirrors/*.git) cat-file -e "$C2^{commit}"
+'
+
+test_expect_success 'the apply command got the documented arguments' '
+	test_grep -- "apply --git-dir $TEST_DIR/state/mirrors/[0-9a-f]*.git --rev $C2 --applyset web --force-conflicts --format json --kubeconfig $TEST_DIR/one.kubeconfig -n web --prune k8s" apply.args
+'
+
+test_expect_success 'pushes to a busy app coalesce: the newest commit wins' '
+	wh_stop && : >apply.log &&
+	wh_start conf.yaml FAKE_APPLY_SLEEP=4 &&
+	test "$(push $C2 d-2)" = 202 &&
+	test_wait_for "grep -q \"start web $C2\" apply.log" 10 &&
+	test "$(push $C3 d-3)" = 202 &&
+	test "$(push $C4 d-4)" = 202 &&
+	test_wait_for "grep -q \"done web $C4\" apply.log" 20 &&
+	! grep -q "$C3" apply.log &&
+	test "$(grep -c "^start" apply.log)" = 2 &&
+	test_grep "newer push replaces a waiting one" "$TEST_DIR/tidegated.log"
+'
+
+test_expect_success 'SIGTERM waits for the running sync, then exits 0' '
+	wh_stop && : >apply.log &&
+	wh_start conf.yaml FAKE_APPLY_SLEEP=2 &&
+	test "$(push $C3 d-7)" = 202 &&
+	test_wait_for "grep -q \"start web $C3\" apply.log" 10 &&
+	kill -TERM $(wh_pid) &&
+	wh_wait_exit 20 &&
+	test "$(cat tidegated.rc)" = 0 &&
+	test_grep "done web $C3" apply.log &&
+	! curl -s --max-time 1 http://127.0.0.1:$WH_PORT/healthz
+'
+
+test_expect_success 'a commit that is not in the repository yet is fetched on a retry' '
+	: >apply.log &&
+	(cd work && echo "n: 5" >k8s/cm.yaml && git commit -q -am c5 && git rev-parse HEAD >../c5) &&
+	C5=$(cat c5) &&
+	wh_start conf.yaml &&
+	test "$(push $C5 d-8)" = 202 &&
+	sleep 0.5 && (cd work && git push -q origin main) &&
+	test_wait_for "grep -q \"done web $C5\" apply.log" 20 &&
+	test_grep "commit not fetchable yet; retrying" "$TEST_DIR/tidegated.log"
+'
+
+test_expect_success 'a commit that never appears fails the sync, recorded as failed' '
+	: >apply.log &&
+	test "$(push 1234567890123456789012345678901234567890 d-9)" = 202 &&
+	test_wait_for "grep -q 1234567890123456789012345678901234567890 state/apps/web.json" 30 &&
+	test_grep "\"result\":\"failed\"" state/apps/web.json &&
+	test_grep "cannot fetch" state/apps/web.json &&
+	! test -s apply.log
+'
+
+test_expect_success 'a failing apply is recorded as failed with its counts' '
+	wh_stop && : >apply.log &&
+	wh_start conf.yaml FAKE_APPLY_EXIT=1 &&
+	test "$(push $C2 d-10)" = 202 &&
+	test_wait_for "grep -q \"d-10\" state/apps/web.json" 20 &&
+	test_grep "\"result\":\"failed\"" state/apps/web.json &&
+	curl -sf http://127.0.0.1:$WH_PORT/metrics >m &&
+	test_grep "tidegated_syncs_total{app=\"web\",result=\"failed\"} 1" m
+'
+
+test_done

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# tidegated never loses an accepted push: the journal survives kill -9 at any
+# moment and is replayed at the next start; redeliveries stay recognised; the
+# journal is compacted and a torn last line is dropped. The apply step here is
+# tests/data/webhooks/fake-tidegate (these tests are about the daemon, not the
+# cluster; t0590 runs the real `tidegate apply` against the sandbox); git is real.
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_DATA/webhooks/lib.sh"
+
+wh_secrets
+git init -q --bare repo.git &&
+git clone -q repo.git work 2>/dev/null &&
+(cd work && mkdir -p k8s && for i in 1 2 3 4; do
+	echo "n: $i" >k8s/cm.yaml && git add k8s && git commit -q -m "c$i" && git rev-parse HEAD >../c$i
+done && git push -q origin main) || exit 1
+C1=$(cat c1) C2=$(cat c2) C3=$(cat c3) C4=$(cat c4)
+REPO=$TEST_DIR/repo.git
+wh_config conf.yaml "  - {name: web, repo: $REPO, branch: main, path: k8s, cluster: one, namespace: web, prune: true}"
+export FAKE_APPLY_LOG=$TEST_DIR/apply.log FAKE_APPLY_PIDS=$TEST_DIR/apply.pids FAKE_APPLY_ARGS=$TEST_DIR/apply.args
+test_at_exit 'for p in $(cat "$TEST_DIR/apply.pids" 2>/dev/null); do kill -9 -- -$p; done'
+
+push() {	# push COMMIT DELIVERY
+	wh_payload generic-push "$1" "$C1" "$REPO" >ev.json &&
+	wh_generic ev.json "$2"
+}
+
+test_expect_success 'kill -9 during a sync: after a restart the push is applied' '
+	: >apply.log &&
+	wh_start conf.yaml FAKE_APPLY_SLEEP=30 &&
+	test "$(push $C3 d-5)" = 202 &&
+	test_wait_for "grep -q \"start web $C3\" apply.log" 10 &&
+	wh_kill9 &&
+	{ for p in $(cat apply.pids); do kill -9 -- -$p 2>/dev/null; done; true; } &&
+	test_grep "\"key\":\"generic:d-5\"" state/journal.log &&
+	wh_start conf.yaml &&
+	test_wait_for "grep -q \"done web $C3\" apply.log" 20 &&
+	test_grep "resuming a journaled push" "$TEST_DIR/tidegated.log"
+'
+
+test_expect_success 'kill -9 right after the 202: nothing lost either' '
+	wh_stop && : >apply.log &&
+	wh_start conf.yaml FAKE_APPLY_SLEEP=30 &&
+	test "$(push $C4 d-6)" = 202 &&
+	wh_kill9 &&
+	{ for p in $(cat apply.pids 2>/dev/null); do kill -9 -- -$p 2>/dev/null; done; true; } &&
+	wh_start conf.yaml &&
+	test_wait_for "grep -q \"done web $C4\" apply.log" 20
+'
+
+test_expect_success 'a redelivery of a journaled push is still recognised after the restart' '
+	test "$(push $C4 d-6)" = 200 && test_grep duplicate answer
+'
+
+test_expect_success 'finished events are compacted out of the journal at start' '
+	wh_stop && wh_start conf.yaml &&
+	! grep -q "\"t\":\"ev\"" state/journal.log &&
+	test_grep "\"t\":\"seen\",\"key\":\"generic:d-6\"" state/journal.log
+'
+
+test_expect_success 'a torn last line in the journal is dropped, the rest replayed' '
+	wh_stop && : >apply.log &&
+	printf "{\"t\":\"ev\",\"seq\":99,\"key\":\"generic:torn\",\"ev\":{\"provi" >>state/journal.log &&
+	wh_start conf.yaml &&
+	test_grep "torn last line" "$TEST_DIR/tidegated.log" &&
+	test "$(push $C2 torn)" = 202
+'
+
+test_done
