@@ -886,6 +886,15 @@ static void start_doc(struct parse *p, yaml_event_t *ev)
 		      "too many documents", p->lim->max_docs);
 		return;
 	}
+	/* anchors belong to their document */
+	if (p->nanchors) {
+		size_t i;
+
+		for (i = 0; i < p->alloc_anchors; i++)
+			free(p->anchors[i].name);
+		memset(p->anchors, 0, p->alloc_anchors * sizeof(*p->anchors));
+		p->nanchors = 0;
+	}
 	p->root = NULL;
 	p->doc_line = ev->start_mark.line + 1;
 	p->doc_col = ev->start_mark.column + 1;

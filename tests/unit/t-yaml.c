@@ -176,6 +176,10 @@ static void test_duplicates_and_merge(void)
 	ok(ynode_get(r, "b")->alias && ynode_get(r, "b")->n == 2, "alias shares the items");
 	is_int(ynode_get(r, "b")->line, 2, "alias node has the alias position");
 
+	parse("a: &x 1\n---\nb: *x\n");
+	f = find_rule("yaml-syntax");
+	ok(f && f->line == 3 && strstr(f->msg, "unknown anchor"), "anchors do not cross documents");
+
 	parse("a: *nope\n");
 	f = find_rule("yaml-syntax");
 	ok(f && strstr(f->msg, "unknown anchor"), "alias to an unknown anchor");
