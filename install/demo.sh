@@ -373,8 +373,27 @@ cluster_state() {
 	cm=no; api_get "/api/v1/namespaces/$APP_NS/configmaps/web-settings" >/dev/null && cm=yes
 	svc=no; api_get "/api/v1/namespaces/$APP_NS/services/web" >/dev/null && svc=yes
 	# the API server writes a Deployment's spec with replicas first
-	if [[ $dep =~ \"spec\":\{\"replicas\":([0-9]+) ]]; then r=${BASH_REMATCH[1]}; fi
+	if [[ $dep =~ \"spec\":[[:space:]]*\{[[:space:]]*\"replicas\":[[:space:]]*([0-9]+) ]]; then
+		r=${BASH_REMATCH[1]}
+	fi
 	printf 'replicas=%s configmap=%s service=%s\n' "$r" "$cm" "$svc"
+}
+
+# sync_ms: how long tidegated's last sync took, from its state file
+sync_ms() {
+	local st
+	st=$(cat "$DEMO_DIR/state/apps/demo.json" 2>/dev/null) || return 0
+	[[ $st =~ \"duration_ms\":([0-9]+) ]] && printf '%s' "${BASH_REMATCH[1]}"
+	return 0
+}
+
+# timing: "N ms after the push began (git push M ms with the gate; the sync K ms)"
+timing() {
+	local k extra=''
+	k=$(sync_ms)
+	[[ -n $k ]] && extra="; the sync in tidegated $k ms"
+	printf '%s ms after the push began (git push %s ms, the gate included%s)' \
+		"$applied_ms" "$push_ms" "$extra"
 }
 
 # app_result COMMIT: what tidegated's state file says of COMMIT: "success",
@@ -481,7 +500,7 @@ show kubectl get namespace "$APP_NS" || true
 
 heading "2. The fixed push is accepted and applied"
 write_app 2 web ""
-show git diff --stat
+show git diff
 show git commit --quiet -a --amend -m "Add the web app"
 push
 [[ $push_rc -eq 0 ]] || die "the fixed push was refused (output above)"
@@ -490,21 +509,22 @@ push
 good "Accepted (git push took $push_ms ms, the gate's check included)."
 say "The post-receive hook told tidegated; tidegated fetched the commit and applied it."
 wait_cluster "replicas=2 configmap=yes service=yes"
-good "Applied: the cluster had the new commit's objects $applied_ms ms after the push began."
+good "Applied: the cluster had the new commit's objects $(timing)."
 show_objects
 first_ms=$applied_ms
 
 # ------------------------------------------- 3. scale and delete a file --
 
 heading "3. Scale the Deployment and delete a file"
-sed -i 's/^  replicas: 2$/  replicas: 3/' app/deployment.yaml
+show sed -i 's/^  replicas: 2$/  replicas: 3/' app/deployment.yaml
 show git rm --quiet app/configmap.yaml
 show git commit --quiet -a -m "Scale web to 3; drop its settings"
 show git show --stat --format='%h %s' HEAD
 push
 [[ $push_rc -eq 0 ]] || die "the push was refused (output above)"
 wait_cluster "replicas=3 configmap=no service=yes"
-good "Applied in $applied_ms ms: 3 replicas, and the ConfigMap whose file was deleted is pruned."
+good "Applied $(timing):"
+good "3 replicas, and the ConfigMap whose file was deleted is pruned."
 show_objects
 show kubectl get configmap web-settings -n "$APP_NS" || true
 second_ms=$applied_ms
@@ -516,7 +536,8 @@ show git revert --no-edit HEAD
 push
 [[ $push_rc -eq 0 ]] || die "the revert was refused (output above)"
 wait_cluster "replicas=2 configmap=yes service=yes"
-good "Rolled back in $applied_ms ms: 2 replicas and the ConfigMap are back."
+good "Rolled back $(timing):"
+good "2 replicas and the ConfigMap are back."
 show_objects
 show kubectl get configmap web-settings -n "$APP_NS" -o jsonpath='{.data.greeting}{"\n"}' || true
 third_ms=$applied_ms
