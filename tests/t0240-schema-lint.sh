@@ -52,6 +52,21 @@ test_expect_success 'a custom resource validates against the CRD beside it' '
 	test_grep "5 errors" out
 '
 
+test_expect_success 'real operator CRDs and their resources draw no schema finding' '
+	tidegate lint "$TEST_DATA/schema/operator" >out &&
+	test_grep "5 objects in 5 files: 0 errors, 0 warnings" out
+'
+
+test_expect_success '... and a broken copy of one is reported at the right places' '
+	mkdir op && cp "$TEST_DATA/schema/operator"/*crd.yaml op/ &&
+	sed -e "0,/scheme: https/s//scheme: gopher/" -e "0,/honorLabels: true/s//honorLabels: \"yes\"/" \
+		"$TEST_DATA/schema/operator/kubernetesControlPlane-serviceMonitorKubelet.yaml" >op/sm.yaml &&
+	tidegate lint op >out; test $? = 1 &&
+	test_grep "sm.yaml:[0-9]*:[0-9]*: error: \"gopher\" is not one of \"http\", \"https\", \"HTTP\", \"HTTPS\" \[schema-enum\]" out &&
+	test_grep "sm.yaml:[0-9]*:[0-9]*: error: expected boolean, got string \"yes\" \[schema-type\]" out &&
+	test_grep " 2 errors" out
+'
+
 test_expect_success 'a kind with no schema is a warning, an error under --strict' '
 	tidegate lint "$D/backup-good.yaml" >out &&
 	test_grep "backup-good.yaml:1:1: warning: no schema for ops.example.com/v1 Backup \[schema-missing\]" out &&
