@@ -289,6 +289,39 @@ const struct rule *rule_find(const char *id)
 
 /* ---- ignores ---- */
 
+/* Other kube-linter check names whose ignore-check annotation also silences a rule. */
+static const struct {
+	const char *id, *kube_linter;
+} kl_aliases[] = {
+	{ "container-runtime-sock", "docker-sock" },
+	{ "deprecated-api", "no-extensions-v1beta" },
+	{ "no-read-only-root-fs", "read-only-root-fs" },
+	{ "privilege-escalation-container", "privilege-escalation" },
+	{ "probe-port", "liveness-port" },
+	{ "probe-port", "readiness-port" },
+	{ "probe-port", "startup-port" },
+	{ "removed-api", "no-extensions-v1beta" },
+};
+
+const char *rule_kube_linter_alias(const char *id, size_t i)
+{
+	size_t k, seen = 0;
+
+	for (k = 0; k < sizeof(kl_aliases) / sizeof(*kl_aliases); k++)
+		if (!strcmp(kl_aliases[k].id, id) && seen++ == i)
+			return kl_aliases[k].kube_linter;
+	return NULL;
+}
+
+/* The value node of ignore-check.kube-linter.io/<name>, or NULL. */
+static const struct ynode *kl_ignore(const struct ynode *ann, const char *name)
+{
+	char key[256];
+
+	snprintf(key, sizeof(key), "%s%s", KL_IGNORE_PREFIX, name);
+	return ynode_get(ann, key);
+}
+
 /*
  * Does the comma-separated list contain word (spaces around items are
  * allowed)?
@@ -337,12 +370,13 @@ static int rule_ignored(const struct rule *r, const struct kobj *o, const char *
 		*reason = nonempty(ynode_str(ynode_get(ann, IGNORE_REASON_ANNOTATION)));
 		return 1;
 	}
-	if (r->kube_linter) {
-		char key[256];
-		const struct ynode *n;
+	if (r->kube_linter || rule_kube_linter_alias(r->id, 0)) {
+		const struct ynode *n = r->kube_linter ? kl_ignore(ann, r->kube_linter) : NULL;
+		const char *alias;
+		size_t i;
 
-		snprintf(key, sizeof(key), "%s%s", KL_IGNORE_PREFIX, r->kube_linter);
-		n = ynode_get(ann, key);
+		for (i = 0; !n && (alias = rule_kube_linter_alias(r->id, i)); i++)
+			n = kl_ignore(ann, alias);
 		if (!n)
 			n = ynode_get(ann, KL_IGNORE_ALL);
 		if (n) {

@@ -46,6 +46,14 @@ void rule_report(const struct rule_ctx *ctx, const struct kobj *o,
 		 const struct ynode *at, const char *jpath, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
+/*
+ * The i-th other kube-linter check name (0-based) whose
+ * `ignore-check.kube-linter.io/<name>` annotation also ignores rule id
+ * (kube-linter's older or narrower names: docker-sock for
+ * container-runtime-sock, liveness-port for probe-port, ...), or NULL.
+ */
+const char *rule_kube_linter_alias(const char *id, size_t i);
+
 /* Pod spec of a workload (Pod, Deployment, StatefulSet, DaemonSet, Job, CronJob, ReplicaSet, ...), or NULL. */
 const struct ynode *kobj_pod_spec(const struct kobj *o, const char **jpath_out);
 /* Pod template labels of a workload, or NULL. */
