@@ -68,6 +68,8 @@ PROGRAMS = $(O)/bin/tidegate $(O)/bin/tidegated \
 
 .PHONY: all deps check test unit-tests sandbox-build demo bench install uninstall clean schemas
 .DEFAULT_GOAL := all
+# Keep objects made through chained rules (unit tests, hook mains).
+.SECONDARY:
 
 all: $(PROGRAMS) $(UNIT_TESTS)
 
@@ -122,9 +124,14 @@ demo: deps
 	@$(MAKE) --no-print-directory sandbox-build
 	@$(TEST_ENV) install/demo.sh
 
-schemas:
-	tests/cluster/dump-schemas data/openapi-raw
-	@echo "raw /openapi/v3 documents in data/openapi-raw"
+# Maintainers: regenerate the bundled schemas (data/schemas) from a sandbox
+# cluster's /openapi/v3 and the pinned release's checked-in OpenAPI files.
+KUBE_PIN = $(shell sed -n 's|^\s*k8s.io/kubernetes \(v[0-9.]*\).*|\1|p' tests/cluster/go.mod | head -1)
+schemas: all
+	rm -rf $(O)/openapi-raw
+	tests/cluster/dump-schemas $(O)/openapi-raw
+	$(O)/bin/tidegate schema compact --out data/schemas $(O)/openapi-raw \
+		"$$(go env GOMODCACHE)/k8s.io/kubernetes@$(KUBE_PIN)/api/openapi-spec/v3"
 
 bench: all
 	@$(TEST_ENV) bench/run
