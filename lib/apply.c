@@ -924,6 +924,10 @@ static void prune(struct ctx *x, char **cur, size_t ncur)
 			cJSON_AddStringToObject(opts, "kind", "DeleteOptions");
 			cJSON_AddStringToObject(opts, "propagationPolicy", "Background");
 			cJSON_AddStringToObject(jobj(opts, "preconditions"), "uid", ob->uid);
+			/* with a body the server reads dryRun from it, not from the query */
+			if (x->o->dry_run)
+				cJSON_AddItemToObject(opts, "dryRun",
+						      cJSON_CreateStringArray((const char *[]){ "All" }, 1));
 			body = cJSON_PrintUnformatted(opts);
 			cJSON_Delete(opts);
 			XGROW(reqs, n + 1, alloc);

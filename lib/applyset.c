@@ -286,6 +286,12 @@ int applyset_write(struct applyset *s, struct kube_client *c, char **members, si
 	gks = join(gk, ngk, ",");
 	nsl = join(nss, nns, ",");
 	inv = join(m, n, "\n");
+	if (n) {
+		char *t = xstrfmt("%s\n", inv);
+
+		free(inv);
+		inv = t;
+	}
 	if (strlen(inv) > MAX_INVENTORY * 3 / 4 - 1024) {
 		ret = error("applyset '%s': %zu members do not fit in the parent secret", s->name, n);
 		goto out_free;
