@@ -355,49 +355,66 @@ static void check_release(struct check *c)
 	free_list(c->dirs, c->ndirs);
 }
 
+struct feed {
+	struct check *c;
+	struct linter *l;
+	struct findings *out;
+	struct gate_stats *st;
+	struct item **items;	/* the regular files, in the order requested */
+	size_t total;
+};
+
+static int feed_one(size_t i, int result, const char *type, const struct buf *data, void *cb)
+{
+	struct feed *f = cb;
+	struct item *it = f->items[i];
+
+	if (result < 0 && data->toobig) {
+		if (it->changed)
+			findings_add(f->out, it->path, 0, 0, SEV_ERROR, "file-too-large", NULL,
+				     "file is over %u bytes", GATE_FILE_MAX);
+		return 0;
+	}
+	if (result || strcmp(type, "blob"))
+		return error("cannot read '%s' (%s) at the pushed commit", it->path, it->oid);
+	if (memchr(data->data, '\0', data->len)) {
+		f->st->skipped++;	/* binary */
+		return 0;
+	}
+	f->total += data->len;
+	if (f->total > GATE_MAX_TOTAL_BYTES)
+		return error("more than %u bytes of manifests in one ref", GATE_MAX_TOTAL_BYTES);
+	if (it->changed)
+		f->st->changed++;
+	else
+		f->st->context++;
+	linter_add(f->l, it->path, data->data, data->len);	/* parse errors come out as findings */
+	return 0;
+}
+
 static int feed_linter(struct check *c, struct linter *l, struct findings *out,
 		       struct gate_stats *st)
 {
-	struct buf data = BUF_INIT(GATE_FILE_MAX);
-	size_t total = 0;
-	int ret = -1;
+	struct feed f = { c, l, out, st, NULL, 0 };
+	const char **names = xcalloc(c->n ? c->n : 1, sizeof(*names));
+	size_t n = 0;
+	int ret;
 
+	f.items = xcalloc(c->n ? c->n : 1, sizeof(*f.items));
 	for (size_t i = 0; i < c->n; i++) {
 		struct item *it = &c->items[i];
-		int r;
 
 		if (it->mode != GIT_MODE_FILE && it->mode != GIT_MODE_EXEC) {
 			st->skipped++;		/* symlinks, submodules */
 			continue;
 		}
-		r = git_read_blob(c->g->repo, it->oid, &data);
-		if (r < 0 && data.toobig) {
-			if (it->changed)
-				findings_add(out, it->path, 0, 0, SEV_ERROR, "file-too-large", NULL,
-					     "file is over %u bytes", GATE_FILE_MAX);
-			continue;
-		}
-		if (r)
-			goto done;
-		if (memchr(data.data, '\0', data.len)) {
-			st->skipped++;		/* binary */
-			continue;
-		}
-		total += data.len;
-		if (total > GATE_MAX_TOTAL_BYTES) {
-			error("more than %u bytes of manifests in one ref", GATE_MAX_TOTAL_BYTES);
-			goto done;
-		}
-		if (it->changed)
-			st->changed++;
-		else
-			st->context++;
-		linter_add(l, it->path, data.data, data.len);	/* parse errors come out as findings */
+		f.items[n] = it;
+		names[n++] = it->oid;
 	}
-	ret = 0;
-done:
-	buf_release(&data);
-	return ret;
+	ret = git_read_objects(c->g->repo, names, n, GATE_FILE_MAX, feed_one, &f);
+	free(names);
+	free(f.items);
+	return ret ? -1 : 0;
 }
 
 int gate_check_ref(struct gate *g, const char *old, const char *new, struct findings *out,

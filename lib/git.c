@@ -800,45 +800,35 @@ static const char *static_type(const char *t, size_t n)
 	return NULL;
 }
 
-int git_read_object(struct git_repo *repo, const char *name, const char **type_out,
-		    struct buf *out)
+/*
+ * Reads the answer to one request for name. Returns 0, 1 (missing), or
+ * -1: over out's cap (out->toobig set, nothing logged, stream in step)
+ * or a broken stream (logged).
+ */
+static int cat_file_response(struct git_repo *repo, const char *name, const char **type_out,
+			     struct buf *out, struct buf *line)
 {
-	struct buf line = BUF_INIT(8192);
-	struct buf req = BUF_INIT(8192);
 	const char *type, *sp2, *sp1;
 	char *endp;
 	unsigned long long size;
-	int ret = -1;
 
 	buf_reset(out);
 	if (type_out)
 		*type_out = NULL;
-	if (!name || !*name || strchr(name, '\n'))
-		return error("git cat-file: invalid object name");
-	if (cat_file_start(repo) < 0)
+	if (cat_file_line(repo, line) < 0)
 		return -1;
-	if (buf_addstr(&req, name) < 0 || buf_addch(&req, '\n') < 0) {
-		error("git cat-file: object name too long");
-		goto done;
-	}
-	if (cat_file_write(repo, req.data, req.len) < 0 || cat_file_line(repo, &line) < 0)
-		goto done;
 	/* "<name> missing", "<name> ambiguous", or "<oid> <type> <size>" */
-	if (line.len >= 8 && !strcmp(line.data + line.len - 8, " missing")) {
-		ret = 1;
-		goto done;
-	}
-	if (line.len >= 10 && !strcmp(line.data + line.len - 10, " ambiguous")) {
-		error("git cat-file: '%s' is ambiguous", name);
-		goto done;
-	}
-	sp2 = strrchr(line.data, ' ');
+	if (line->len >= 8 && !strcmp(line->data + line->len - 8, " missing"))
+		return 1;
+	if (line->len >= 10 && !strcmp(line->data + line->len - 10, " ambiguous"))
+		return error("git cat-file: '%s' is ambiguous", name);
+	sp2 = strrchr(line->data, ' ');
 	if (!sp2)
 		goto bad;
 	sp1 = sp2 - 1;
-	while (sp1 > line.data && *sp1 != ' ')
+	while (sp1 > line->data && *sp1 != ' ')
 		sp1--;
-	if (*sp1 != ' ' || (size_t)(sp1 - line.data) != repo->hexsz)
+	if (*sp1 != ' ' || (size_t)(sp1 - line->data) != repo->hexsz)
 		goto bad;
 	type = static_type(sp1 + 1, (size_t)(sp2 - sp1 - 1));
 	errno = 0;
@@ -847,32 +837,108 @@ int git_read_object(struct git_repo *repo, const char *name, const char **type_o
 		goto bad;
 	if (size > out->max) {
 		/* stay in step with the stream: swallow the body */
+		if (cat_file_body(repo, (size_t)size + 1, NULL) < 0)
+			return -1;
 		out->toobig = 1;
-		if (cat_file_body(repo, (size_t)size + 1, NULL) == 0)
-			error("object '%s' is over %zu bytes", name, out->max);
-		goto done;
+		return -1;
 	}
 	if (cat_file_body(repo, (size_t)size, out) < 0)
-		goto done;
+		return -1;
 	{
 		struct buf lf = BUF_INIT(1);
+		int bad_lf = cat_file_body(repo, 1, &lf) < 0 || lf.data[0] != '\n';
 
-		if (cat_file_body(repo, 1, &lf) < 0 || lf.data[0] != '\n') {
-			buf_release(&lf);
-			cat_file_fail(repo, 0, "stream out of step");
-			goto done;
-		}
 		buf_release(&lf);
+		if (bad_lf)
+			return cat_file_fail(repo, 0, "stream out of step");
 	}
 	if (type_out)
 		*type_out = type;
-	ret = 0;
-	goto done;
+	return 0;
 bad:
-	cat_file_fail(repo, 0, "unexpected header");
-done:
+	return cat_file_fail(repo, 0, "unexpected header");
+}
+
+static int check_object_name(const char *name)
+{
+	if (!name || !*name || strchr(name, '\n') || strlen(name) > 4096)
+		return error("git cat-file: invalid object name");
+	return 0;
+}
+
+int git_read_object(struct git_repo *repo, const char *name, const char **type_out,
+		    struct buf *out)
+{
+	struct buf line = BUF_INIT(8192);
+	struct buf req = BUF_INIT(8192);
+	int ret = -1;
+
+	buf_reset(out);
+	if (type_out)
+		*type_out = NULL;
+	if (check_object_name(name) < 0 || cat_file_start(repo) < 0)
+		return -1;
+	buf_addstr(&req, name);
+	buf_addch(&req, '\n');
+	if (cat_file_write(repo, req.data, req.len) == 0)
+		ret = cat_file_response(repo, name, type_out, out, &line);
 	buf_release(&line);
 	buf_release(&req);
+	return ret;
+}
+
+/*
+ * Requests go out in batches small enough to sit in the pipe whole, so
+ * writing a batch never waits for us to read answers: no deadlock, and
+ * one write and a few reads per batch instead of per object.
+ */
+#define CAT_BATCH_BYTES 16384
+
+int git_read_objects(struct git_repo *repo, const char *const *names, size_t n,
+		     size_t max_size, git_object_fn *fn, void *data)
+{
+	struct buf line = BUF_INIT(8192);
+	struct buf req = BUF_INIT(CAT_BATCH_BYTES + 8192);
+	struct buf out = BUF_INIT(max_size);
+	size_t i = 0, j;
+	int stop = 0, ret = 0;
+
+	for (j = 0; j < n; j++)
+		if (check_object_name(names[j]) < 0)
+			return -1;
+	if (n && cat_file_start(repo) < 0)
+		return -1;
+	while (i < n && !ret) {
+		size_t end = i;
+
+		buf_reset(&req);
+		while (end < n && (end == i || req.len + strlen(names[end]) + 1 <= CAT_BATCH_BYTES)) {
+			buf_addstr(&req, names[end]);
+			buf_addch(&req, '\n');
+			end++;
+		}
+		if (cat_file_write(repo, req.data, req.len) < 0) {
+			ret = -1;
+			break;
+		}
+		for (; i < end; i++) {
+			const char *type = NULL;
+			int r = cat_file_response(repo, names[i], &type, &out, &line);
+
+			if (r < 0 && !out.toobig) {
+				ret = -1;	/* the stream is broken */
+				break;
+			}
+			/* after a stop, keep reading this batch's answers to stay in step */
+			if (!stop)
+				stop = fn(i, r, type, &out, data);
+		}
+		if (stop && !ret)
+			ret = stop;
+	}
+	buf_release(&line);
+	buf_release(&req);
+	buf_release(&out);
 	return ret;
 }
 

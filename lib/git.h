@@ -154,11 +154,28 @@ int git_tree_files(struct git_repo *repo, const char *rev, const char *prefix,
  * cat-file child into out (which is reset first; its cap limits the
  * size). type_out, when not NULL, gets "blob", "tree", ... (static).
  * Returns 0, 1 when there is no such object, -1 on failure (also when
- * the object is over out's cap: out->toobig is then set and the stream
- * stays usable).
+ * the object is over out's cap: out->toobig is then set, nothing is
+ * logged and the stream stays usable).
  */
 int git_read_object(struct git_repo *repo, const char *name, const char **type_out,
 		    struct buf *out);
+
+/*
+ * Called by git_read_objects() once per name, in order: result is what
+ * git_read_object() would return (0, 1 missing, -1 over max_size with
+ * content->toobig set), type is "blob", "tree", ... or NULL, content
+ * holds the bytes when result is 0 (valid during the call only).
+ * Return non-zero to stop.
+ */
+typedef int git_object_fn(size_t i, int result, const char *type, const struct buf *content,
+			  void *data);
+/*
+ * Reads n objects through the cat-file child with the requests
+ * pipelined, for many small blobs. Returns 0, -1 on failure, or fn's
+ * non-zero value if it stopped.
+ */
+int git_read_objects(struct git_repo *repo, const char *const *names, size_t n,
+		     size_t max_size, git_object_fn *fn, void *data);
 /* git_read_object() that insists on a blob; a tree or commit is an error (-1). */
 int git_read_blob(struct git_repo *repo, const char *name, struct buf *out);
 

@@ -98,6 +98,32 @@ static int on_entry(const struct git_entry *e, void *data)
 	return 0;
 }
 
+struct batch_seen {
+	size_t n, found, missing, toobig, stop_at;
+	int order_ok;
+};
+
+static int on_object(size_t i, int result, const char *type, const struct buf *content,
+		     void *data)
+{
+	struct batch_seen *bs = data;
+
+	if (i == 0)
+		bs->order_ok = 1;
+	if (i != bs->n)
+		bs->order_ok = 0;
+	bs->n++;
+	if (result == 0 && type && !strcmp(type, "blob") && content->len)
+		bs->found++;
+	else if (result == 1)
+		bs->missing++;
+	else if (result < 0 && content->toobig)
+		bs->toobig++;
+	if (bs->stop_at && bs->n == bs->stop_at)
+		return 7;
+	return 0;
+}
+
 static int stop_at_first(const struct git_entry *e, void *data)
 {
 	(void)e;
@@ -241,6 +267,39 @@ static void test_sha1_repo(void)
 	ok(git_read_blob(repo, "HEAD:README", &b) == 0 && !strcmp(b.data, "hello\n"),
 	   "and the stream is still in step");
 	ok(git_read_blob(repo, "bad\nname", &b) < 0, "a name with a newline is refused");
+
+	/* many objects, pipelined */
+	{
+		const char *names[300];
+		struct batch_seen bs;
+		size_t i;
+
+		for (i = 0; i < 300; i++)
+			names[i] = i % 3 == 0 ? "HEAD:README" : i % 3 == 1 ? "HEAD:k8s/top.yaml" :
+				   "HEAD:nope";
+		memset(&bs, 0, sizeof(bs));
+		ok(git_read_objects(repo, names, 300, 1 << 20, on_object, &bs) == 0,
+		   "300 objects read in batches");
+		ok(bs.n == 300 && bs.order_ok, "each answered once, in order");
+		is_int(bs.found, 200, "found ones have content");
+		is_int(bs.missing, 100, "missing ones are 1");
+		memset(&bs, 0, sizeof(bs));
+		ok(git_read_objects(repo, names, 300, 4, on_object, &bs) == 0 && bs.toobig == 200,
+		   "over max_size is -1 with toobig, and the walk goes on");
+		memset(&bs, 0, sizeof(bs));
+		bs.stop_at = 5;
+		is_int(git_read_objects(repo, names, 300, 1 << 20, on_object, &bs), 7,
+		       "the callback can stop");
+		ok(git_read_blob(repo, "HEAD:README", &b) == 0 && !strcmp(b.data, "hello\n"),
+		   "the stream is in step after a stop mid-batch");
+	}
+	{
+		char *hooks = git_repo_git_path(repo, "hooks");
+
+		ok(hooks && hooks[0] == '/' && strstr(hooks, "/r1/.git/hooks"), "git path of hooks: %s",
+		   hooks ? hooks : "(null)");
+		free(hooks);
+	}
 
 	/* config */
 	git(dir, NULL, "config", "tidegate.failOpen", "yes", NULL);
