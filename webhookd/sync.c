@@ -531,6 +531,8 @@ static void step_run(struct app_rt *a)
 		if (c->cluster->kubeconfig) {
 			argv[n++] = "--kubeconfig";
 			argv[n++] = c->cluster->kubeconfig;
+		} else {
+			argv[n++] = "--in-cluster";
 		}
 		if (c->cluster->context) {
 			argv[n++] = "--context";

@@ -36,7 +36,7 @@ wh_start() {
 		env "$@" tidegated -c "$conf" >>"$TEST_DIR/tidegated.log" 2>&1 </dev/null &
 		echo $! >"$TEST_DIR/tidegated.pid.tmp"
 		mv "$TEST_DIR/tidegated.pid.tmp" "$TEST_DIR/tidegated.pid"
-		wait $!
+		{ wait $!; } 2>/dev/null
 		echo $? >"$TEST_DIR/tidegated.rc"
 	) &
 	test_wait_for "test -s $TEST_DIR/tidegated.pid" 5 || return 1
