@@ -215,7 +215,7 @@ if ! show tidegate install-hooks "$REPO"; then
 fi
 show git -C "$REPO" config tidegate.webhookUrl "http://127.0.0.1:$PORT/hooks/generic"
 show git -C "$REPO" config tidegate.webhookSecretFile "$SECRET"
-show ls -l "$REPO/hooks"
+show ls -l "$REPO/hooks/pre-receive" "$REPO/hooks/post-receive"
 
 # ------------------------------------------------------------ tidegated --
 
