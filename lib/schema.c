@@ -1515,12 +1515,55 @@ static int is_root_meta_key(const char *k)
 	return !strcmp(k, "apiVersion") || !strcmp(k, "kind") || !strcmp(k, "metadata");
 }
 
-static void validate_meta(struct vctx *c, const struct ynode *v, int depth)
+/*
+ * The metadata of an object or embedded resource is ObjectMeta. A CRD
+ * may only narrow it (name, generateName): its own schema for metadata
+ * is checked for those constraints, never for unknown fields.
+ */
+static void validate_meta(struct vctx *c, const struct snode *own, const struct ynode *v,
+			  int depth)
 {
-	struct snode *meta = objectmeta(c->st);
+	const struct snode *meta;
 
+	while (own && own->nall == 1 && !own->nprops && !own->types && !own->nany)
+		own = own->all[0];
+	if (own && own->name && !strcmp(own->name, OPENAPI_OBJECTMETA)) {
+		validate(c, own, v, depth + 1);
+		return;
+	}
+	meta = objectmeta(c->st);
 	if (meta)
 		validate(c, meta, v, depth + 1);
+	if (own && (!meta || v->kind == YN_MAP)) {
+		c->open++;
+		validate(c, own, v, depth + 1);
+		c->open--;
+	}
+}
+
+static int is_null(const struct ynode *n)
+{
+	return n->kind == YN_SCALAR && n->stype == YS_NULL;
+}
+
+/* Whether null stays null (or gets a default) rather than being dropped. */
+static int null_kept(const struct snode *s)
+{
+	return !s || (s->flags & (SN_NULLABLE | SN_NULL_OK)) || s->deftext;
+}
+
+/* A required field is there: a custom resource's non-nullable null is pruned first. */
+static int present(const struct snode *s, const struct ynode *n, const char *name)
+{
+	const struct ynode *v = ynode_get(n, name);
+	const struct sprop *p;
+
+	if (!ynode_get_key(n, name))
+		return 0;
+	if (!v || !is_null(v) || (s->flags & SN_NULL_OK))
+		return 1;
+	p = snode_prop(s, name);
+	return !p || null_kept(p->s);
 }
 
 static void validate_object(struct vctx *c, const struct snode *s, const struct ynode *n,
@@ -1537,19 +1580,14 @@ static void validate_object(struct vctx *c, const struct snode *s, const struct 
 			continue;
 		mark = path_push_key(&c->path, k->str);
 		p = snode_prop(s, k->str);
-		if (p) {
-			/* custom resources leave metadata a bare object: use ObjectMeta */
-			if ((s->flags & (SN_EMBEDDED | SN_OPEN_META)) && !strcmp(k->str, "metadata") &&
-			    p->s->types == ST_OBJ && !p->s->nprops && !p->s->nall)
-				validate_meta(c, v, depth);
-			else
-				validate(c, p->s, v, depth + 1);
+		if ((s->flags & (SN_EMBEDDED | SN_OPEN_META)) && !strcmp(k->str, "metadata")) {
+			validate_meta(c, p ? p->s : NULL, v, depth);
+		} else if (p) {
+			validate(c, p->s, v, depth + 1);
 		} else if (s->addl) {
 			validate(c, s->addl, v, depth + 1);
 		} else if ((s->flags & (SN_EMBEDDED | SN_OPEN_META)) && is_root_meta_key(k->str)) {
-			if (!strcmp(k->str, "metadata"))
-				validate_meta(c, v, depth);
-			else if (v->kind != YN_SCALAR || v->stype != YS_STRING)
+			if (v->kind != YN_SCALAR || v->stype != YS_STRING)
 				report(c, v, "schema-type", NULL, "expected string, got %s",
 				       ytype_name(v));
 		} else if (closed && !c->open && (s->flags & SN_CLOSED)) {
@@ -1561,7 +1599,7 @@ static void validate_object(struct vctx *c, const struct snode *s, const struct 
 		const char *r = s->required[i];
 		size_t mark;
 
-		if (ynode_get_key(n, r))
+		if (present(s, n, r))
 			continue;
 		mark = path_push_key(&c->path, r);
 		report(c, n, "schema-required", "add the field", "missing required field \"%s\"%s%s",
@@ -1693,6 +1731,10 @@ static void validate_array(struct vctx *c, const struct snode *s, const struct y
 		for (i = 0; i < n->n; i++) {
 			size_t mark = path_push_index(&c->path, i);
 
+			if (is_null(n->kids[i]) && s->items != &c->st->any && !null_kept(s->items) &&
+			    (s->items->types || s->items->nall))
+				report(c, n->kids[i], "schema-type", "remove the item or give it a value",
+				       "null is not allowed in this list");
 			validate(c, s->items, n->kids[i], depth + 1);
 			buf_setlen(&c->path, mark);
 		}
@@ -1762,18 +1804,13 @@ static void validate(struct vctx *c, const struct snode *s, const struct ynode *
 
 	if (!s || !n || depth > 200)
 		return;
-	if (n->kind == YN_SCALAR && n->stype == YS_NULL) {
-		if (s->flags & (SN_NULLABLE | SN_NULL_OK))
-			return;
-		if (!s->types && !(s->flags & (SN_INTORSTR | SN_QUANTITY))) {
-			for (i = 0; i < s->nall; i++)
-				validate(c, s->all[i], n, depth + 1);
-			return;
-		}
-		report(c, n, "schema-type", "remove the field or give it a value (it is not nullable)",
-		       "null is not allowed here");
+	/*
+	 * null: built-in types decode it as "not set"; custom resources prune
+	 * a non-nullable null field before validating (null list items are
+	 * checked in validate_array, null required fields in validate_object).
+	 */
+	if (is_null(n))
 		return;
-	}
 	if (s->flags & SN_QUANTITY) {
 		if (n->kind == YN_SCALAR && n->stype == YS_STRING) {
 			if (!schema_quantity_valid(n->str))

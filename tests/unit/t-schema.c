@@ -307,7 +307,7 @@ static const char crd_yaml[] =
 	"        properties:\n"
 	"          spec:\n"
 	"            type: object\n"
-	"            required: [cronSpec]\n"
+	"            required: [cronSpec, name]\n"
 	"            properties:\n"
 	"              cronSpec: {type: string}\n"
 	"              replicas: {type: integer, minimum: 1}\n"
@@ -342,6 +342,8 @@ static const char crd_yaml[] =
 	"                properties: {a: {type: string}, b: {type: string}}\n"
 	"                oneOf: [{required: [a]}, {required: [b]}]\n"
 	"              labels: {type: object, additionalProperties: {type: string}}\n"
+	"              hosts: {type: array, items: {type: string}}\n"
+	"              name: {type: string}\n"
 	"  - name: v2\n"
 	"    served: true\n"
 	"    storage: false\n"
@@ -361,6 +363,8 @@ static void test_crd(struct schema_store *st)
 		   "metadata: {name: c, namespace: x}\n"
 		   "spec:\n"
 		   "  cronSpec: '* * * * */5'\n"
+		   "  name: n\n"
+		   "  labels: {a: null}\n"
 		   "  replicas: 2\n"
 		   "  image: null\n"
 		   "  policy: Allow\n"
@@ -386,10 +390,10 @@ static void test_crd(struct schema_store *st)
 
 	buf_addstr(&text, crd_yaml);
 	buf_addstr(&text,
-		   "---\n"					/* 59 */
+		   "---\n"					/* 61 */
 		   "apiVersion: stable.example.com/v1\n"
 		   "kind: CronTab\n"
-		   "metadata: {name: c, namespace: x, labelz: {}}\n"	/* 62 */
+		   "metadata: {name: c, namespace: x, labelz: {}}\n"	/* 64 */
 		   "spec:\n"
 		   "  cronSpc: x\n"
 		   "  replicas: '2'\n"
@@ -400,21 +404,25 @@ static void test_crd(struct schema_store *st)
 		   "  items: [{name: a}, {name: a}]\n"
 		   "  either: {}\n"
 		   "  labels: {a: null}\n"
+		   "  hosts: [a, null]\n"
+		   "  name: null\n"
 		   "bogus: 1\n");
 	run_yaml(&r, st, text.data, 0);
-	expect_at(&r, "schema-unknown-field", ".metadata.labelz", 62, 35);
-	expect_at(&r, "schema-unknown-field", ".spec.cronSpc", 64, 3);
-	expect_at(&r, "schema-required", ".spec.cronSpec", 64, 3);
-	expect_at(&r, "schema-type", ".spec.replicas", 65, 13);
-	expect_at(&r, "schema-enum", ".spec.policy", 66, 11);
-	expect_at(&r, "schema-format", ".spec.cpu", 67, 8);
-	expect_at(&r, "schema-unknown-field", ".spec.closed.a", 68, 12);
-	expect_at(&r, "schema-unknown-field", ".spec.pod.status", 69, 57);
-	expect_at(&r, "schema-list-duplicate", ".spec.items[1]", 70, 22);
-	expect_at(&r, "schema-oneof", ".spec.either", 71, 11);
-	expect_at(&r, "schema-type", ".spec.labels.a", 72, 15);
-	expect_at(&r, "schema-unknown-field", ".bogus", 73, 1);
-	if (!ok(count_schema(&r) == 12, "exactly the expected findings in the bad custom resource"))
+	expect_at(&r, "schema-unknown-field", ".metadata.labelz", 64, 35);
+	expect_at(&r, "schema-unknown-field", ".spec.cronSpc", 66, 3);
+	expect_at(&r, "schema-required", ".spec.cronSpec", 66, 3);
+	expect_at(&r, "schema-type", ".spec.replicas", 67, 13);
+	expect_at(&r, "schema-enum", ".spec.policy", 68, 11);
+	expect_at(&r, "schema-format", ".spec.cpu", 69, 8);
+	expect_at(&r, "schema-unknown-field", ".spec.closed.a", 70, 12);
+	expect_at(&r, "schema-unknown-field", ".spec.pod.status", 71, 57);
+	expect_at(&r, "schema-list-duplicate", ".spec.items[1]", 72, 22);
+	expect_at(&r, "schema-oneof", ".spec.either", 73, 11);
+	ok(!find(&r, "schema-type", ".spec.labels.a"), "a null field of a custom resource is pruned, not an error");
+	expect_at(&r, "schema-type", ".spec.hosts[1]", 75, 14);
+	expect_at(&r, "schema-required", ".spec.name", 66, 3);
+	expect_at(&r, "schema-unknown-field", ".bogus", 77, 1);
+	if (!ok(count_schema(&r) == 13, "exactly the expected findings in the bad custom resource"))
 		dump(&r);
 	run_release(&r);
 	buf_release(&text);
@@ -424,6 +432,54 @@ static void test_crd(struct schema_store *st)
 		 "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
 		 "metadata: {name: x.example.com}\nspec: {group: example.com}\n", 0);
 	ok(count_rule(&r, "schema-crd") == 1, "a CRD without names.kind is reported");
+	run_release(&r);
+}
+
+/* A CRD may narrow metadata (name rules): the rest of ObjectMeta stays valid. */
+static void test_crd_meta(struct schema_store *st)
+{
+	static const char crd[] =
+		"apiVersion: apiextensions.k8s.io/v1\n"
+		"kind: CustomResourceDefinition\n"
+		"metadata: {name: gizmos.example.com}\n"
+		"spec:\n"
+		"  group: example.com\n"
+		"  scope: Cluster\n"
+		"  names: {plural: gizmos, kind: Gizmo}\n"
+		"  versions:\n"
+		"  - name: v1\n"
+		"    served: true\n"
+		"    storage: true\n"
+		"    schema:\n"
+		"      openAPIV3Schema:\n"
+		"        type: object\n"
+		"        properties:\n"
+		"          metadata:\n"
+		"            type: object\n"
+		"            properties: {name: {type: string, enum: [one, two]}}\n"
+		"          spec: {type: object, properties: {size: {type: integer}}}\n"
+		"---\n"
+		"apiVersion: example.com/v1\n"		/* 21 */
+		"kind: Gizmo\n"
+		"metadata:\n"
+		"  name: one\n"
+		"  labels: {a: b}\n"			/* 25 */
+		"  annotations: {c: d}\n"
+		"spec: {size: 3}\n"
+		"---\n"
+		"apiVersion: example.com/v1\n"
+		"kind: Gizmo\n"			/* 30 */
+		"metadata:\n"
+		"  name: three\n"
+		"  labelz: {a: b}\n";
+	struct run r;
+
+	run_yaml(&r, st, crd, 0);
+	expect_at(&r, "schema-enum", ".metadata.name", 32, 9);
+	expect_at(&r, "schema-unknown-field", ".metadata.labelz", 33, 3);
+	if (!ok(count_schema(&r) == 2, "labels and annotations stay valid beside a CRD's metadata schema"))
+		dump(&r);
+	is_int(schema_store_namespaced(st, "example.com", "v1", "Gizmo"), 0, "a Cluster CRD is not namespaced");
 	run_release(&r);
 }
 
@@ -550,6 +606,7 @@ int main(void)
 	/* the demo directory gives ObjectMeta (meta.json) for the custom resources */
 	st = schema_store_new(demo);
 	test_crd(st);
+	test_crd_meta(st);
 	schema_store_free(st);
 
 	test_quantity();
