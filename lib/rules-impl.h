@@ -123,6 +123,8 @@ RULE_OBJ(check_writable_host_mount);
 /* rules-service.c */
 RULE_SET(check_dangling_service);
 RULE_SET(check_service_target_port);
+RULE_SET(check_replicas_with_hpa);
+RULE_OBJ(check_ingress_class_annotation);
 RULE_OBJ(check_nodeport_service);
 RULE_OBJ(check_ingress_tls);
 RULE_OBJ(check_pdb_max_unavailable);

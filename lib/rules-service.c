@@ -404,3 +404,66 @@ RULE_OBJ(check_pdb_min_available)
 		return;
 	rule_report(ctx, o, v, ".spec.minAvailable", "minAvailable 100%% lets no pod be evicted");
 }
+
+/* ---- autoscalers, ingress classes ---- */
+
+/* "ns\x01Kind\x01name" into a fresh string. */
+static char *target_key(const char *ns, const char *kind, const char *name)
+{
+	return xstrfmt("%s\x01%s\x01%s", ns, kind ? kind : "", name ? name : "");
+}
+
+RULE_SET(check_replicas_with_hpa)
+{
+	struct strmap targets = STRMAP_INIT;
+	size_t i;
+
+	for (i = 0; i < set->nobjs; i++) {
+		const struct kobj *o = &set->objs[i];
+		const struct ynode *ref;
+		char *key;
+
+		if (!kobj_is(o, "autoscaling", "HorizontalPodAutoscaler"))
+			continue;
+		ref = ynode_path(o->root, "spec.scaleTargetRef");
+		key = target_key(ns_of(o), ynode_str(ynode_get(ref, "kind")),
+				 ynode_str(ynode_get(ref, "name")));
+		strmap_add(&targets, key, i);
+		free(key);
+	}
+	for (i = 0; targets.used && i < set->nobjs; i++) {
+		const struct kobj *o = &set->objs[i];
+		const struct strmap_entry *e;
+		const struct ynode *r;
+		char *key;
+
+		r = ynode_path(o->root, "spec.replicas");
+		if (!r || ynode_is_null(r) || !o->name)
+			continue;
+		key = target_key(ns_of(o), o->kind, o->name);
+		e = strmap_get(&targets, key);
+		free(key);
+		if (!e)
+			continue;
+		rule_report(ctx, o, r, ".spec.replicas",
+			    "%s sets replicas but %s scales it: every sync resets the replica count",
+			    o->id ? o->id : o->kind,
+			    set->objs[e->v[0]].id ? set->objs[e->v[0]].id : "an autoscaler");
+	}
+	strmap_release(&targets);
+}
+
+RULE_OBJ(check_ingress_class_annotation)
+{
+	const struct ynode *ann, *k;
+
+	if (!o->kind || strcmp(o->kind, "Ingress"))
+		return;
+	ann = ynode_path(o->root, "metadata.annotations");
+	k = ynode_get_key(ann, "kubernetes.io/ingress.class");
+	if (!k)
+		return;
+	rule_report(ctx, o, k, ".metadata.annotations[\"kubernetes.io/ingress.class\"]",
+		    "the Ingress names its class with the deprecated annotation "
+		    "kubernetes.io/ingress.class");
+}

@@ -116,6 +116,10 @@ static const struct rule rule_table[] = {
 	  "Drop imagePullPolicy: Always (or use IfNotPresent): an image pinned by digest "
 	  "never changes, so pulling it again only adds a registry dependency.",
 	  NULL, check_image_pull_policy_digest, NULL },
+	{ "ingress-class-annotation", SEV_INFO,
+	  "an Ingress names its class with the deprecated kubernetes.io/ingress.class annotation",
+	  "Set spec.ingressClassName instead of the kubernetes.io/ingress.class annotation.",
+	  NULL, check_ingress_class_annotation, NULL },
 	{ "ingress-no-tls", SEV_INFO,
 	  "an Ingress has no tls section and serves plain HTTP",
 	  "Add spec.tls with a certificate Secret for the Ingress hosts.",
@@ -195,6 +199,11 @@ static const struct rule rule_table[] = {
 	  "Move the object to the replacement apiVersion named in the message; the API "
 	  "server refuses the old one.",
 	  NULL, check_removed_api, NULL },
+	{ "replicas-with-hpa", SEV_WARNING,
+	  "a workload sets spec.replicas while a HorizontalPodAutoscaler in the set scales it",
+	  "Remove spec.replicas from the workload: the autoscaler owns the count, and every "
+	  "apply of the manifest would reset it (to the last value in git).",
+	  NULL, NULL, check_replicas_with_hpa },
 	{ "run-as-non-root", SEV_WARNING,
 	  "a container may run as root (no runAsNonRoot: true or non-zero runAsUser)",
 	  "Set runAsNonRoot: true (and a non-zero runAsUser) in the pod or container "
