@@ -6,6 +6,7 @@
 #
 #   bench/apply.sh                 BENCH_APPLY_OBJECTS=1000 BENCH_APPLY_NS=10
 #
+# Services are headless: the sandbox's service range has only ~250 addresses.
 # Prints "tidegate X ms, kubectl Y ms, ratio Z" lines. Asserts nothing.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -69,6 +70,7 @@ metadata:
   namespace: %s
   labels: {app: bench}
 spec:
+  clusterIP: None
   selector: {app: %s}
   ports:
   - name: http

@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NSTAGES 4
@@ -269,6 +270,7 @@ struct ctx {
 	struct applyset set;
 	const char *manager;
 	int stage;
+	time_t stage_start;
 };
 
 static void progress(void *arg, size_t done, size_t n)
@@ -399,10 +401,9 @@ static char *apply_query(struct ctx *x)
 	return buf_detach(&q, NULL);
 }
 
-/* The cluster's current revision (a list's resourceVersion), or 0 when unknown. */
-static unsigned long long cluster_revision(struct ctx *x)
+static unsigned long long list_revision(struct ctx *x, const char *path)
 {
-	struct kube_request *r = kube_request_new("GET", "/api/v1/namespaces?limit=1");
+	struct kube_request *r = kube_request_new("GET", path);
 	unsigned long long rv = 0;
 
 	if (kube_client_run(x->c, &r, 1) == 0 && r->status == 200) {
@@ -419,6 +420,57 @@ static unsigned long long cluster_revision(struct ctx *x)
 	}
 	kube_request_free(r);
 	return rv;
+}
+
+/*
+ * The cluster's current revision (a list's resourceVersion), or 0 when
+ * unknown: from the namespaces list, else (a user who may not list
+ * namespaces) from the list of the first object's own collection.
+ */
+static unsigned long long cluster_revision(struct ctx *x, const struct apply_object *first)
+{
+	unsigned long long rv = list_revision(x, "/api/v1/namespaces?limit=1");
+	struct kube_resource r;
+	char *path;
+
+	if (rv || !first)
+		return rv;
+	r.group = first->group;
+	r.version = first->version;
+	r.kind = first->kind;
+	r.resource = first->resource;
+	r.namespaced = first->namespaced;
+	path = kube_object_path(&r, first->namespace, NULL, "limit=1");
+	rv = list_revision(x, path);
+	free(path);
+	return rv;
+}
+
+/*
+ * When our Apply entry in managedFields is well older than the stage,
+ * the server kept our fields as they were: a resourceVersion newer
+ * than the baseline came from a writer racing with the stage (a
+ * controller updating status, say).
+ */
+static int our_entry_older(const cJSON *doc, const char *manager, time_t since)
+{
+	const cJSON *mf;
+
+	cJSON_ArrayForEach(mf, cJSON_GetObjectItemCaseSensitive(
+				   cJSON_GetObjectItemCaseSensitive(doc, "metadata"), "managedFields")) {
+		const char *m = jstr(mf, "manager"), *op = jstr(mf, "operation");
+		const char *t = jstr(mf, "time"), *sub = jstr(mf, "subresource");
+		struct tm tm;
+
+		if (!m || strcmp(m, manager) || !op || strcmp(op, "Apply") || (sub && *sub) || !t)
+			continue;
+		memset(&tm, 0, sizeof(tm));
+		if (!strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm))
+			return 0;
+		/* a minute of slack for clocks that disagree */
+		return timegm(&tm) < since - 60;
+	}
+	return 0;
 }
 
 static char *conflict_message(const struct kube_request *r)
@@ -495,6 +547,8 @@ static void record_apply(struct ctx *x, struct apply_object *ob, struct kube_req
 
 			if (baseline && s && end && !*end && rv <= baseline)
 				ob->result = APPLY_UNCHANGED;
+			else if (baseline && our_entry_older(doc, x->manager, x->stage_start))
+				ob->result = APPLY_UNCHANGED;
 			else
 				ob->result = APPLY_CONFIGURED;
 		}
@@ -550,8 +604,10 @@ static int apply_stage(struct ctx *x, int stage)
 		free(idx);
 		return 0;
 	}
-	if (!dry)
-		baseline = cluster_revision(x);
+	if (!dry) {
+		x->stage_start = time(NULL);
+		baseline = cluster_revision(x, &run->objs[idx[0]]);
+	}
 	query = apply_query(x);
 	for (k = 0; k < n; k++) {
 		struct apply_object *ob = &run->objs[idx[k]];

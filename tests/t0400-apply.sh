@@ -98,6 +98,40 @@ test_expect_success 'the server rejects an invalid object: failed with its reaso
 	test_grep "^failed *Service/default/badsvc: .*protocol" out
 '
 
+test_expect_success 'discovery answers are cached with their ETags' '
+	ls "$HOME"/.cache/tidegate/discovery/*/apis.etag &&
+	ls "$HOME"/.cache/tidegate/discovery/*/apis.json &&
+	jq -e ".kind == \"APIGroupDiscoveryList\"" "$HOME"/.cache/tidegate/discovery/*/apis.json
+'
+
+test_expect_success 'a corrupt discovery cache is fetched again' '
+	for f in "$HOME"/.cache/tidegate/discovery/*/api*.json; do echo garbage >"$f"; done &&
+	tidegate apply --applyset app "$D/app-v2" "$D/app/deploy.yaml" >out &&
+	test "$(grep -c "^unchanged" out)" = 4 &&
+	jq -e ".kind == \"APIGroupDiscoveryList\"" "$HOME"/.cache/tidegate/discovery/*/api.json
+'
+
+test_expect_success '--git-dir --rev applies the tree of a commit, not the work tree' '
+	git init -q repo &&
+	mkdir -p repo/k8s && cp "$D"/app/*.yaml repo/k8s/ &&
+	printf "not: [yaml\n" >repo/k8s/notes.txt &&
+	git -C repo add . && git -C repo commit -q -m one &&
+	rev=$(git -C repo rev-parse HEAD) &&
+	sed -i "s/replicas: 2/replicas: 5/" repo/k8s/deploy.yaml &&
+	git -C repo commit -q -am two &&
+	rm -rf repo/k8s &&
+	tidegate apply --git-dir repo/.git --rev "$rev" --applyset app k8s >out &&
+	test_grep "^unchanged *Deployment/tide-app/web$" out &&
+	tidegate apply --git-dir repo/.git --rev HEAD --applyset app k8s >out &&
+	test_grep "^configured *Deployment/tide-app/web$" out &&
+	test "$(kc get deployment -n tide-app web -o jsonpath={.spec.replicas})" = 5
+'
+
+test_expect_success '--git-dir with a path missing from the commit is an error (exit 2)' '
+	tidegate apply --git-dir repo/.git --rev HEAD nothing-here >out 2>err; test $? = 2 &&
+	test_grep "nothing-here" err
+'
+
 test_expect_success 'an unreachable server is a connection error (exit 2)' '
 	port=$(test_free_port) &&
 	sed "s#server: .*#server: https://127.0.0.1:$port#" "$KUBECONFIG" >dead.kubeconfig &&
