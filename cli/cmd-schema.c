@@ -315,8 +315,10 @@ static int cmd_schema_pull(int argc, char **argv)
 	}
 	if (!out)
 		return schema_usage(stderr);
-	if (kubeconfig_load(&kc, kubeconfig, context) < 0)
+	if (kubeconfig_load(&kc, kubeconfig, context) < 0) {
+		kubeconfig_release(&kc);
 		return 2;
+	}
 	opts.concurrency = 8;
 	opts.max_response = SCHEMA_MAX_DOC;
 	client = kube_client_new(&kc, &opts);

@@ -581,6 +581,27 @@ static void test_bundled(void)
 	if (!ok(count_schema(&r) == 5, "exactly the expected findings in the bad Deployment"))
 		dump(&r);
 	run_release(&r);
+
+	/* every shape where another is expected: findings, no crash */
+	run_yaml(&r, st,
+		 "apiVersion: apps/v1\nkind: Deployment\nmetadata: web\nspec: [1, 2]\n"
+		 "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: [a]}\n"
+		 "spec: {containers: {a: b}, volumes: [[1], null, x], nodeSelector: {? [a] : b}}\n",
+		 0);
+	ok(count_schema(&r) >= 4, "mismatched shapes are reported");
+	run_release(&r);
+	{
+		struct buf big = BUF_INIT(BUF_NOCAP);
+		size_t i;
+
+		buf_addstr(&big, "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n");
+		for (i = 0; i < 5000; i++)
+			buf_addf(&big, "  - {name: c, image: x}\n");
+		run_yaml(&r, st, big.data, 0);
+		ok(r.fs.n < 10, "a huge list with duplicate keys is checked within bounds");
+		run_release(&r);
+		buf_release(&big);
+	}
 	schema_store_free(st);
 	unsetenv("TIDEGATE_SCHEMAS");
 	free(dir);
