@@ -693,24 +693,22 @@ static int has_braces(const struct ynode *n)
 
 /*
  * Templates that happen to parse as YAML ("name: web-{{id}}"): a
- * placeholder where Kubernetes allows none, in a name or a label.
+ * placeholder where Kubernetes allows none, in a name or a label; the
+ * API server would refuse such an object, so skipping it hides nothing.
  */
-static int has_placeholders(const struct yfile *yf)
+static int has_placeholders(const struct ynode *root)
 {
-	size_t i, j;
+	const struct ynode *md = ynode_get(root, "metadata"), *labels;
+	size_t j;
 
-	for (i = 0; i < yf->ndocs; i++) {
-		const struct ynode *md = ynode_get(yf->docs[i].root, "metadata"), *labels;
-
-		if (has_braces(ynode_get(md, "name")) || has_braces(ynode_get(md, "namespace")) ||
-		    has_braces(ynode_get(md, "generateName")))
-			return 1;
-		labels = ynode_get(md, "labels");
-		if (labels && labels->kind == YN_MAP)
-			for (j = 0; j < labels->n; j++)
-				if (has_braces(labels->kids[2 * j + 1]))
-					return 1;
-	}
+	if (has_braces(ynode_get(md, "name")) || has_braces(ynode_get(md, "namespace")) ||
+	    has_braces(ynode_get(md, "generateName")))
+		return 1;
+	labels = ynode_get(md, "labels");
+	if (labels && labels->kind == YN_MAP)
+		for (j = 0; j < labels->n; j++)
+			if (has_braces(labels->kids[2 * j + 1]))
+				return 1;
 	return 0;
 }
 
@@ -726,25 +724,30 @@ int kset_add_file(struct kset *set, const char *path, const char *data, size_t l
 	yf = &set->files[set->nfiles++];
 	memset(yf, 0, sizeof(*yf));
 	ret = yaml_parse(yf, path, data, len, lim, fs);
-	if (yf->is_template) {
+	if (yf->is_template && yf->failed) {
+		/* a template that is not YAML: the documents before the error still count */
 		set->skipped++;
 		findings_add(fs, yf->path, 0, 0, skip_sev, "template-skipped",
 			     "render the template (helm template, ...) and lint the output",
-			     "file holds template markers ({{ ... }}); skipped");
-		yfile_drop_tree(yf);
-		return 0;
-	}
-	if (memmem(data, len, "{{", 2) && has_placeholders(yf)) {
-		set->skipped++;
-		findings_add(fs, yf->path, 0, 0, skip_sev, "template-skipped",
-			     "render the template and lint the output",
-			     "file holds template placeholders ({{ ... }}) in object names or labels; skipped");
-		yfile_drop_tree(yf);
-		return 0;
+			     "file holds template markers ({{ ... }}) and is not valid YAML; skipped");
+		ret = 0;
 	}
 	nobjs = set->nobjs;
-	for (i = 0; i < yf->ndocs; i++)
-		add_doc(set, yf, i, yf->docs[i].root, skip_sev, fs);
+	for (i = 0; i < yf->ndocs; i++) {
+		const struct ydoc *d = &yf->docs[i];
+
+		/* only what no API server would accept is skipped, never a valid object */
+		if (d->is_template || (memmem(data, len, "{{", 2) && has_placeholders(d->root))) {
+			set->skipped++;
+			yf->is_template = 1;
+			findings_add(fs, yf->path, d->root ? d->root->line : d->line,
+				     d->root ? d->root->col : d->col, skip_sev, "template-skipped",
+				     "render the template (helm template, ...) and lint the output",
+				     "document holds template markers ({{ ... }}) where Kubernetes takes no template; skipped");
+			continue;
+		}
+		add_doc(set, yf, i, d->root, skip_sev, fs);
+	}
 	if (set->nobjs == nobjs)
 		yfile_drop_tree(yf);	/* nothing points into it: keep memory to the objects */
 	return ret;

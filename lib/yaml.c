@@ -436,10 +436,6 @@ struct frame {
 	int flow_map_start;	/* a flow map just opened here: "{{" detection */
 };
 
-struct line_range {
-	unsigned first, last;
-};
-
 struct parse {
 	struct yfile *f;
 	const char *path;
@@ -457,9 +453,8 @@ struct parse {
 	unsigned doc_line, doc_col;
 	int stopped;
 	int saw_flow_braces;		/* a "{{" read as two nested flow maps */
-	int track_ranges;
-	struct line_range *ranges;	/* multi-line scalars */
-	size_t nranges, alloc_ranges;
+	int doc_braces;			/* ... in the open document */
+	int has_braces;			/* the text holds "{{" somewhere */
 };
 
 static size_t hash_str(const char *s)
@@ -782,7 +777,7 @@ static void open_collection(struct parse *p, yaml_event_t *ev)
 		fr = &p->stack[p->depth - 1];
 		if (fr->flow_map_start && fr->node->line == ev->start_mark.line + 1 &&
 		    fr->node->col + 1 == ev->start_mark.column + 1)
-			p->saw_flow_braces = 1;
+			p->saw_flow_braces = p->doc_braces = 1;
 	}
 	n = new_node(p, is_map ? YN_MAP : YN_SEQ, &ev->start_mark);
 	if (!n)
@@ -831,12 +826,6 @@ static void add_scalar(struct parse *p, yaml_event_t *ev)
 		ev->data.scalar.style != YAML_ANY_SCALAR_STYLE;
 	n->tag = intern_tag(p, ev->data.scalar.tag);
 	n->stype = resolve_scalar(n);
-	if (p->track_ranges && ev->end_mark.line > ev->start_mark.line) {
-		XGROW(p->ranges, p->nranges + 1, p->alloc_ranges);
-		p->ranges[p->nranges].first = ev->start_mark.line + 1;
-		p->ranges[p->nranges].last = ev->end_mark.line + 1;
-		p->nranges++;
-	}
 	add_value(p, n, 1, 0, (const char *)ev->data.scalar.anchor);
 }
 
@@ -848,7 +837,7 @@ static void add_alias(struct parse *p, yaml_event_t *ev)
 	char msg[256];
 
 	if (!a) {
-		snprintf(msg, sizeof(msg), "unknown anchor \"%.100s\" (an alias must follow its anchor)",
+		snprintf(msg, sizeof(msg), "unknown anchor \"%.100s\" (an alias must follow its anchor in the same document)",
 			 name);
 		syntax(p, ev->start_mark.line + 1, ev->start_mark.column + 1, msg);
 		return;
@@ -896,6 +885,7 @@ static void start_doc(struct parse *p, yaml_event_t *ev)
 		p->nanchors = 0;
 	}
 	p->root = NULL;
+	p->doc_braces = 0;
 	p->doc_line = ev->start_mark.line + 1;
 	p->doc_col = ev->start_mark.column + 1;
 }
@@ -911,6 +901,7 @@ static void end_doc(struct parse *p)
 		d->root = NULL;
 	d->line = p->doc_line;
 	d->col = p->doc_col;
+	d->is_template = p->doc_braces;
 	p->root = NULL;
 }
 
@@ -950,49 +941,16 @@ static void check_tabs(struct parse *p, const char *data, size_t len, unsigned e
 	}
 }
 
-/* Ranges come in document order and do not overlap: binary search. */
-static int in_ranges(const struct parse *p, unsigned line)
-{
-	size_t lo = 0, hi = p->nranges;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (p->ranges[mid].first < line)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo > 0 && line <= p->ranges[lo - 1].last;
-}
-
-static int has_helm_marker(const char *s, size_t len)
-{
-	static const char *const markers[] = {
-		".Values", ".Release.", ".Chart.", ".Capabilities.", ".Files.", "include \"",
-		"toYaml", "template \"", "tpl ", NULL
-	};
-	const char *const *m;
-
-	for (m = markers; *m; m++)
-		if (memmem(s, len, *m, strlen(*m)))
-			return 1;
-	return 0;
-}
-
 /*
- * Helm and other Go templates: "{{" outside comments. Go templates in
- * quoted or block strings (Prometheus alert texts) are data, unless the
- * line names Helm's objects; a "{{" that YAML read as nested flow maps,
- * or one in a file that does not parse, is a template.
+ * Helm and other Go templates: a "{{" that YAML read as nested flow maps,
+ * or one outside comments in a file that does not parse. Go templates in
+ * strings (Prometheus alert texts, quoted Helm values) are strings: the
+ * objects holding them are linted like any other.
  */
-static int detect_template(struct parse *p, const char *data, size_t len, int failed)
+static int detect_template(const char *data, size_t len)
 {
 	size_t off = 0;
-	unsigned line = 1;
 
-	if (p->saw_flow_braces)
-		return 1;
 	while (off < len) {
 		const char *nl = memchr(data + off, '\n', len - off);
 		size_t end = nl ? (size_t)(nl - data) : len, i, code_end = end;
@@ -1014,14 +972,9 @@ static int detect_template(struct parse *p, const char *data, size_t len, int fa
 				break;
 			}
 		}
-		if (memmem(data + off, code_end - off, "{{", 2)) {
-			if (failed)
-				return 1;
-			if (!in_ranges(p, line) && has_helm_marker(data + off, code_end - off))
-				return 1;
-		}
+		if (memmem(data + off, code_end - off, "{{", 2))
+			return 1;
 		off = end + 1;
-		line++;
 	}
 	return 0;
 }
@@ -1056,7 +1009,7 @@ int yaml_parse(struct yfile *out, const char *path, const char *data, size_t len
 		out->failed = 1;
 		return -1;
 	}
-	p.track_ranges = memmem(data, len, "{{", 2) != NULL;
+	p.has_braces = memmem(data, len, "{{", 2) != NULL;
 
 	if (!yaml_parser_initialize(&parser)) {
 		out->failed = 1;
@@ -1116,7 +1069,7 @@ int yaml_parse(struct yfile *out, const char *path, const char *data, size_t len
 	if (p.stopped)
 		failed = 1;
 
-	if (p.track_ranges && detect_template(&p, data, len, failed))
+	if (p.saw_flow_braces || (p.has_braces && failed && detect_template(data, len)))
 		out->is_template = 1;
 	if (syntax_fs.n && !out->is_template) {
 		for (i = 0; i < syntax_fs.n; i++) {
@@ -1134,7 +1087,6 @@ int yaml_parse(struct yfile *out, const char *path, const char *data, size_t len
 	for (i = 0; i < p.alloc_anchors; i++)
 		free(p.anchors[i].name);
 	free(p.anchors);
-	free(p.ranges);
 	out->failed = failed;
 	return failed ? -1 : 0;
 }

@@ -58,6 +58,7 @@ struct ynode {
 struct ydoc {
 	struct ynode *root;	/* NULL for an empty document */
 	unsigned line, col;	/* where the document starts */
+	int is_template;	/* a "{{" that YAML read as nested flow maps */
 };
 
 struct yarena;
@@ -87,8 +88,11 @@ extern const struct yaml_limits yaml_default_limits;
  * ("yaml-syntax" with libyaml's line:col, "yaml-duplicate-key",
  * "yaml-limit", "yaml-tab"). Documents before a syntax error are kept.
  * Returns 0 when the whole file parsed, -1 otherwise (out is still to
- * be released). A file holding `{{` template markers outside comments
- * is flagged is_template and not reported as a syntax error.
+ * be released). A file that does not parse and holds `{{` template
+ * markers outside comments is flagged is_template and not reported as a
+ * syntax error. A file that parses is flagged is_template when one of its
+ * documents is (ydoc.is_template: `{{` read as nested flow maps, which
+ * no API server accepts); Go templates inside strings are just strings.
  */
 int yaml_parse(struct yfile *out, const char *path, const char *data, size_t len,
 	       const struct yaml_limits *lim, struct findings *fs);

@@ -302,7 +302,10 @@ static void test_templates(void)
 	ok(yf.is_template, "a template that does not parse");
 	ok(!find_rule("yaml-syntax"), "... is no syntax error");
 	parse("metadata:\n  name: \"{{ .Release.Name }}-web\"\n");
-	ok(yf.is_template, "quoted Helm value");
+	ok(!yf.is_template, "a quoted Helm value is a string (the manifest layer judges it)");
+	parse("a: 1\n---\nb: {{ x }}\n");
+	ok(yf.is_template && !yf.docs[0].is_template && yf.docs[1].is_template,
+	   "the document with flow-map braces is marked");
 	parse("spec:\n  groups:\n  - rules:\n    - annotations:\n"
 	      "        description: \"{{ $labels.instance }} is down\"\n"
 	      "        summary: |\n          {{ range .Alerts }}{{ .Labels.x }}{{ end }}\n");
