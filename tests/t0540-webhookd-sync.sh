@@ -42,13 +42,15 @@ test_expect_success 'the apply command got the documented arguments' '
 '
 
 test_expect_success 'pushes to a busy app coalesce: the newest commit wins' '
-	wh_stop && : >apply.log &&
-	wh_start conf.yaml FAKE_APPLY_SLEEP=4 &&
+	wh_stop && : >apply.log && rm -f gate &&
+	wh_start conf.yaml FAKE_APPLY_GATE=$TEST_DIR/gate &&
 	test "$(push $C2 d-2)" = 202 &&
 	test_wait_for "grep -q \"start web $C2\" apply.log" 10 &&
 	test "$(push $C3 d-3)" = 202 &&
 	test "$(push $C4 d-4)" = 202 &&
+	touch gate &&
 	test_wait_for "grep -q \"done web $C4\" apply.log" 20 &&
+	cat apply.log &&
 	! grep -q "$C3" apply.log &&
 	test "$(grep -c "^start" apply.log)" = 2 &&
 	test_grep "newer push replaces a waiting one" "$TEST_DIR/tidegated.log"
@@ -56,10 +58,12 @@ test_expect_success 'pushes to a busy app coalesce: the newest commit wins' '
 
 test_expect_success 'SIGTERM waits for the running sync, then exits 0' '
 	wh_stop && : >apply.log &&
-	wh_start conf.yaml FAKE_APPLY_SLEEP=2 &&
+	rm -f gate &&
+	wh_start conf.yaml FAKE_APPLY_GATE=$TEST_DIR/gate &&
 	test "$(push $C3 d-7)" = 202 &&
 	test_wait_for "grep -q \"start web $C3\" apply.log" 10 &&
 	kill -TERM $(wh_pid) &&
+	sleep 1 && kill -0 $(wh_pid) && touch gate &&
 	wh_wait_exit 20 &&
 	test "$(cat tidegated.rc)" = 0 &&
 	test_grep "done web $C3" apply.log &&
