@@ -103,7 +103,7 @@ test_expect_success 'the example configuration is one tidegated accepts' '
 	for f in $(grep -o "/etc/tidegate/[A-Za-z0-9._-]*" "$ex" | sort -u); do
 		echo "0123456789abcdef0123456789abcdef" >"etc/${f##*/}"
 	done &&
-	cp "$TIDEGATE_DATA/install/kubeconfig" etc/prod.kubeconfig &&
+	cp "$TEST_DATA/install/kubeconfig" etc/prod.kubeconfig &&
 	sed -e "s#/etc/tidegate/#$TEST_DIR/etc/#g" -e "s#/var/lib/tidegate#$TEST_DIR/state#" \
 		-e "s#/usr/local/bin/tidegate#$TIDEGATE_BUILD/bin/tidegate#" "$ex" >tidegated.yaml &&
 	"$root$prefix/bin/tidegated" -n -c tidegated.yaml
