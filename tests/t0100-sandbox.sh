@@ -88,19 +88,19 @@ data:
 EOF' _ "$a/kubeconfig"
 
 # 6
-got=$(kc -n t0100 get configmap greeting -o 'jsonpath={.data.hello}' 2>&1 || true)
-if [[ $got == "sandbox world" ]]; then ok "ConfigMap reads back"; else not_ok "ConfigMap reads back" "got: $got"; fi
+got=$(kc -n t0100 get configmap greeting -o 'jsonpath={.data.hello}' 2>"$work/err" || true)
+if [[ $got == "sandbox world" ]]; then ok "ConfigMap reads back"; else not_ok "ConfigMap reads back" "got: $got" "$(cat "$work/err")"; fi
 
 # 7
-mf=$(kc -n t0100 get configmap greeting -o 'jsonpath={.metadata.managedFields[*].manager}' 2>&1 || true)
-if [[ " $mf " == *" t0100 "* ]]; then ok "field manager recorded"; else not_ok "field manager recorded" "managers: $mf"; fi
+mf=$(kc -n t0100 get configmap greeting --show-managed-fields -o 'jsonpath={.metadata.managedFields[*].manager}' 2>"$work/err" || true)
+if [[ " $mf " == *" t0100 "* ]]; then ok "field manager recorded"; else not_ok "field manager recorded" "managers: $mf" "$(cat "$work/err")"; fi
 
 # 8
-nss=$(kc get ns -o name 2>&1 || true)
+nss=$(kc get ns -o name 2>"$work/err" || true)
 if grep -qx namespace/default <<<"$nss" && grep -qx namespace/kube-system <<<"$nss"; then
     ok "namespaces default and kube-system listed"
 else
-    not_ok "namespaces default and kube-system listed" "$nss"
+    not_ok "namespaces default and kube-system listed" "$nss" "$(cat "$work/err")"
 fi
 
 # 9
@@ -108,7 +108,7 @@ check "default ServiceAccount made by the controller-manager" kc -n t0100 get se
 
 # 10
 out=$(kro -n sandbox-ro create configmap nope --from-literal=a=b 2>&1) && rc=0 || rc=$?
-if [[ $rc -ne 0 && $out == *Forbidden* ]]; then
+if [[ $rc -ne 0 && ${out,,} == *forbidden* ]]; then
     ok "read-only user refused a write (403 Forbidden)"
 else
     not_ok "read-only user refused a write (403 Forbidden)" "rc=$rc: $out"
