@@ -105,6 +105,29 @@ test_expect_success 'the Deployment runs non-root, read-only, with probes and li
 '
 fi
 
+if tidegated -n -c /dev/null 2>&1 | grep -q "not built yet"; then
+	test_skip "tidegated is not built yet"
+else
+	test_expect_success 'the ConfigMap holds a configuration tidegated accepts' '
+		sed -n "/^  tidegated.yaml: |\$/,\$p" "$k8s/20-config.yaml" | tail -n +2 |
+			sed "s/^    //" >cm.yaml &&
+		test_grep "in_cluster: true" cm.yaml &&
+		mkdir -p secrets state &&
+		for f in $(grep -o "/etc/tidegate/secrets/[a-z.]*" cm.yaml); do
+			echo "0123456789abcdef" >"secrets/${f##*/}"
+		done &&
+		sed -e "s#/etc/tidegate/secrets/#$TEST_DIR/secrets/#" -e "s#/var/lib/tidegate#$TEST_DIR/state#" \
+			-e "s#/usr/local/bin/tidegate#$TIDEGATE_BUILD/bin/tidegate#" cm.yaml >t.yaml &&
+		tidegated -n -c t.yaml
+	'
+
+	test_expect_success 'the Deployment passes the ConfigMap file to tidegated where it is mounted' '
+		test_grep -F "args: [-c, /etc/tidegate/config/tidegated.yaml]" "$k8s/30-deployment.yaml" &&
+		test_grep -F "mountPath: /etc/tidegate/config" "$k8s/30-deployment.yaml" &&
+		test_grep -F "mountPath: /etc/tidegate/secrets" "$k8s/30-deployment.yaml"
+	'
+fi
+
 test_expect_success 'no Secret with data is committed' '
 	! grep -l -E "^kind: Secret" "$k8s"/*.yaml
 '
