@@ -333,11 +333,48 @@ static int valid_name(const char *s)
 	return s[0] != '.' && s[0] != '-';
 }
 
+static int load_status(struct cfgctx *x, const struct ynode *n, const char *app_prefix,
+		       struct app_conf *a)
+{
+	static const char *const known[] = { "provider", "api_url", "repo", "token_file", NULL };
+	struct status_conf *st;
+	char prefix[96], *prov = NULL;
+
+	if (ynode_is_null(n))
+		return 0;
+	snprintf(prefix, sizeof(prefix), "%sstatus.", app_prefix);
+	st = a->status = xcalloc(1, sizeof(*st));
+	if (check_keys(x, n, prefix, known) < 0 ||
+	    get_str(x, n, "provider", prefix, &prov, 1) < 0)
+		return -1;
+	if (provider_parse_name(prov, &st->provider) < 0 ||
+	    (st->provider != PROV_GITHUB && st->provider != PROV_GITLAB &&
+	     st->provider != PROV_GITEA)) {
+		cfg_error(x, ynode_get(n, "provider"), "'%s' takes no commit statuses "
+			  "(github, gitlab, gitea)", prov);
+		free(prov);
+		return -1;
+	}
+	free(prov);
+	if (get_str(x, n, "api_url", prefix, &st->api_url, st->provider != PROV_GITHUB) < 0 ||
+	    get_str(x, n, "repo", prefix, &st->repo, 1) < 0 ||
+	    get_str(x, n, "token_file", prefix, &st->token_file, 1) < 0)
+		return -1;
+	if (!st->api_url)
+		st->api_url = xstrdup("https://api.github.com");
+	while (*st->api_url && st->api_url[strlen(st->api_url) - 1] == '/')
+		st->api_url[strlen(st->api_url) - 1] = '\0';
+	set_field(x, "%sapi_url", prefix);
+	if (strncmp(st->api_url, "https://", 8) && strncmp(st->api_url, "http://", 7))
+		return cfg_error(x, ynode_get(n, "api_url"), "must be an http(s) URL");
+	return 0;
+}
+
 static int load_app(struct cfgctx *x, const struct ynode *n, size_t i, struct config *c)
 {
 	static const char *const known[] = {
 		"name", "repo", "repo_name", "branch", "path", "cluster", "namespace", "prune",
-		"tags", "token_file", "token_user", "ssh_key", NULL,
+		"tags", "token_file", "token_user", "ssh_key", "status", NULL,
 	};
 	struct app_conf *a = &c->apps[i];
 	struct buf key = BUF_INIT(16384);
@@ -358,7 +395,8 @@ static int load_app(struct cfgctx *x, const struct ynode *n, size_t i, struct co
 	    get_bool(x, n, "tags", prefix, &a->tags) < 0 ||
 	    get_str(x, n, "token_file", prefix, &a->token_file, 0) < 0 ||
 	    get_str(x, n, "token_user", prefix, &a->token_user, 0) < 0 ||
-	    get_str(x, n, "ssh_key", prefix, &a->ssh_key, 0) < 0) {
+	    get_str(x, n, "ssh_key", prefix, &a->ssh_key, 0) < 0 ||
+	    load_status(x, ynode_get(n, "status"), prefix, a) < 0) {
 		free(cluster);
 		return -1;
 	}
@@ -611,6 +649,12 @@ void config_release(struct config *c)
 		free(a->token_file);
 		free(a->token_user);
 		free(a->ssh_key);
+		if (a->status) {
+			free(a->status->api_url);
+			free(a->status->repo);
+			free(a->status->token_file);
+			free(a->status);
+		}
 	}
 	free(c->apps);
 	memset(c, 0, sizeof(*c));

@@ -46,6 +46,14 @@ struct cluster_conf {
 	int in_cluster;
 };
 
+/* Where an app's commit statuses go (status.h). */
+struct status_conf {
+	enum provider provider;		/* github, gitlab or gitea */
+	char *api_url;			/* https://api.github.com, https://gitlab.example.com */
+	char *repo;			/* owner/name (GitLab: the project path) */
+	char *token_file;
+};
+
 struct app_conf {
 	char *name;
 	char *repo;			/* as written */
@@ -60,6 +68,7 @@ struct app_conf {
 	char *token_file;		/* https fetch token */
 	char *token_user;		/* user name sent with the token (x-access-token) */
 	char *ssh_key;			/* ssh deploy key file */
+	struct status_conf *status;	/* NULL: no commit statuses */
 };
 
 struct config {

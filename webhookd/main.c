@@ -17,6 +17,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "provider.h"
+#include "status.h"
 #include "sync.h"
 #include "url.h"
 #include "xalloc.h"
@@ -33,6 +34,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 #include <event2/event.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -50,6 +52,7 @@ struct daemon {
 	struct journal *journal;
 	struct syncer *syncer;
 	struct metrics *metrics;
+	struct status_reporter *status;
 	SSL_CTX *tls;
 	char *config_path;
 	char *default_tidegate;
@@ -511,12 +514,27 @@ static void reload(struct daemon *d)
 		 c->napps);
 }
 
-static void drained(void *arg)
+static void drained_check(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
+	static int waited;
 
+	(void)fd;
+	(void)what;
+	/* Commit statuses still on their way get up to their own 10 s deadline. */
+	if (status_in_flight(d->status) && waited++ < 110) {
+		struct timeval tv = { 0, 100000 };
+
+		event_base_once(d->base, -1, EV_TIMEOUT, drained_check, d, &tv);
+		return;
+	}
 	log_info("running syncs finished; exiting");
 	event_base_loopexit(d->base, NULL);
+}
+
+static void drained(void *arg)
+{
+	drained_check(-1, 0, arg);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -608,6 +626,8 @@ static int run_daemon(struct daemon *d)
 		goto out;
 	d->metrics = metrics_new();
 	d->syncer = syncer_new(d->base, d->cfg, d->journal, d->metrics);
+	d->status = status_new(d->base);
+	syncer_set_status(d->syncer, d->status);
 	http_limits_from(d->cfg, &lim);
 	d->http = http_server_new(d->base, &lim, d->tls, on_request, d);
 	if (http_server_listen(d->http, d->cfg->listen_host, d->cfg->listen_port) < 0)
@@ -634,6 +654,7 @@ out:
 		journal_flush(d->journal);
 	http_server_free(d->http);
 	syncer_free(d->syncer);
+	status_free(d->status);
 	journal_free(d->journal);
 	metrics_free(d->metrics);
 	if (d->tls)
@@ -706,7 +727,9 @@ int main(int argc, char **argv)
 		ret = 0;
 		goto out;
 	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	ret = run_daemon(&d);
+	curl_global_cleanup();
 out:
 	config_release(d.cfg);
 	free(d.cfg);

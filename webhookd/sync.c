@@ -6,6 +6,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "spawn.h"
+#include "status.h"
 #include "xalloc.h"
 
 #include <errno.h>
@@ -66,6 +67,7 @@ struct syncer {
 	void (*drained)(void *arg);
 	void *drained_arg;
 	int audit_fd;
+	struct status_reporter *status;
 };
 
 static void step_run(struct app_rt *a);
@@ -170,6 +172,11 @@ void syncer_free(struct syncer *s)
 	if (s->audit_fd >= 0)
 		close(s->audit_fd);
 	free(s);
+}
+
+void syncer_set_status(struct syncer *s, struct status_reporter *r)
+{
+	s->status = r;
 }
 
 size_t syncer_running(const struct syncer *s)
@@ -328,6 +335,16 @@ static void finish(struct app_rt *a, const struct outcome *o)
 		   "counts", counts, "duration_ms", dur,
 		   "message", o->message ? o->message : "", NULL);
 	write_state(a, o, ms);
+	if (s->status && a->conf && a->conf->status) {
+		char desc[300];
+
+		if (o->ok)
+			snprintf(desc, sizeof(desc), "applied to %s: %s", a->conf->cluster->name, counts);
+		else
+			snprintf(desc, sizeof(desc), "%s", o->message ? o->message : "failed");
+		status_post(s->status, a->conf->status, a->name, a->current->commit,
+			    o->ok ? STATE_SUCCESS : STATE_FAILURE, desc);
+	}
 	metrics_sync(s->metrics, a->name, o->ok ? "success" : "failed", (double)ms / 1000.0);
 	journal_unref(s->journal, a->current->seq);
 	job_free(a->current);
@@ -689,6 +706,9 @@ static void start_next(struct app_rt *a)
 	s->running++;
 	log_fields(LOGL_INFO, "sync started", "app", a->name, "commit", a->current->commit,
 		   "ref", a->current->ref, NULL);
+	if (s->status && a->conf->status)
+		status_post(s->status, a->conf->status, a->name, a->current->commit,
+			    STATE_PENDING, "applying");
 	free(a->mirror);
 	a->mirror = mirror_path(s->cfg, a->conf->repo_key);
 	if (build_git_env(a) < 0) {

@@ -31,6 +31,7 @@
 struct event_base;
 struct journal;
 struct metrics;
+struct status_reporter;
 struct syncer;
 
 struct sync_job {
@@ -48,6 +49,9 @@ struct syncer *syncer_new(struct event_base *base, const struct config *cfg,
 void syncer_free(struct syncer *s);
 /* Points the apps at a new configuration (after SIGHUP); running syncs finish as they began. */
 void syncer_set_config(struct syncer *s, const struct config *cfg);
+
+/* Commit statuses for apps that configure them go through r (may be NULL). */
+void syncer_set_status(struct syncer *s, struct status_reporter *r);
 
 /* Queues a sync of app (copied); takes a journal reference on job->seq. */
 int syncer_submit(struct syncer *s, const char *app, const struct sync_job *job);

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# tidegated reports commit statuses (pending, then success or failure) to the
+# Git host's API through libcurl on its event loop. The API here is
+# tests/data/webhooks/status-stub.py, a recorded-exchange stub server.
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_DATA/webhooks/lib.sh"
+
+wh_secrets
+printf 'ghp_statustoken\n' >status.token
+git init -q --bare repo.git &&
+git clone -q repo.git work 2>/dev/null &&
+(cd work && mkdir k8s && echo a: 1 >k8s/a.yaml && git add k8s && git commit -q -m one &&
+	git push -q origin main) || exit 1
+C=$(git -C work rev-parse HEAD)
+REPO=$TEST_DIR/repo.git
+STUB_PORT=$(test_free_port)
+python3 "$WH_DATA/status-stub.py" "$STUB_PORT" "$TEST_DIR/record" &
+test_bg_pid $!
+test_wait_for "curl -s -o /dev/null http://127.0.0.1:$STUB_PORT/" 10
+wh_config conf.yaml "  - {name: web, repo: $REPO, branch: main, path: k8s, cluster: one,
+     status: {provider: github, api_url: 'http://127.0.0.1:$STUB_PORT', repo: octo-org/deploy, token_file: $TEST_DIR/status.token}}
+  - {name: lab, repo: $REPO, branch: main, path: k8s, cluster: one,
+     status: {provider: gitlab, api_url: 'http://127.0.0.1:$STUB_PORT/', repo: platform/deploy, token_file: $TEST_DIR/status.token}}"
+wh_start conf.yaml || exit 1
+
+test_expect_success 'a sync reports pending, then success, to the GitHub statuses API' '
+	wh_payload generic-push "$C" 0000000000000000000000000000000000000000 "$REPO" >ev.json &&
+	test "$(wh_generic ev.json st-1)" = 202 &&
+	test_wait_for "test \$(grep -c /repos/octo-org/deploy/statuses/$C record) = 2" 20 &&
+	grep "/repos/octo-org/deploy/statuses/$C" record >gh &&
+	head -1 gh | grep -q "\\\\\"state\\\\\":\\\\\"pending\\\\\"" &&
+	tail -1 gh | grep -q "\\\\\"state\\\\\":\\\\\"success\\\\\"" &&
+	grep -q "tidegate/web" gh &&
+	grep -q "\"authorization\": \"Bearer ghp_statustoken\"" gh
+'
+
+test_expect_success 'GitLab gets its own API shape (query parameters, PRIVATE-TOKEN)' '
+	test_wait_for "grep -q \"/api/v4/projects/platform%2Fdeploy/statuses/$C?state=success\" record" 20 &&
+	grep -q "/api/v4/projects/platform%2Fdeploy/statuses/$C?state=running&name=tidegate%2Flab" record &&
+	grep -q "\"private_token\": \"ghp_statustoken\"" record
+'
+
+test_expect_success 'a failed sync reports failure' '
+	wh_stop && : >record &&
+	wh_start conf.yaml FAKE_APPLY_EXIT=1 &&
+	test "$(wh_generic ev.json st-2)" = 202 &&
+	test_wait_for "grep -q \"statuses/$C.*failure\" record" 20
+'
+
+test_expect_success 'the token never reaches the log' '
+	! grep -q ghp_statustoken tidegated.log
+'
+
+test_expect_success 'an unreachable status API does not hold up syncs' '
+	wh_stop && : >apply.log &&
+	sed -i "s|127.0.0.1:$STUB_PORT|127.0.0.1:1|" conf.yaml &&
+	wh_start conf.yaml FAKE_APPLY_LOG=$TEST_DIR/apply.log &&
+	test "$(wh_generic ev.json st-3)" = 202 &&
+	test_wait_for "grep -q \"done web $C\" apply.log && grep -q \"done lab $C\" apply.log" 20 &&
+	test_wait_for "grep -q \"commit status not sent\" tidegated.log" 20
+'
+
+test_done
