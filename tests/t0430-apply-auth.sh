@@ -100,6 +100,25 @@ test_expect_success 'in-cluster configuration from a service-account directory' 
 	test_grep "^failed *ConfigMap/sandbox-ro/probe: .*User \"readonly\"" out
 '
 
+test_expect_success 'tls-server-name: verified against the name given, not the URL host' '
+	sed "s#^    certificate-authority-data: .*#&\n    tls-server-name: kubernetes.default.svc#" "$KUBECONFIG" >sni.kubeconfig &&
+	grep -q "tls-server-name" sni.kubeconfig &&
+	tidegate apply --kubeconfig sni.kubeconfig -n default cm.yaml >out &&
+	test_grep "ConfigMap/default/probe" out &&
+	sed -i "s#tls-server-name: .*#tls-server-name: wrong.example#" sni.kubeconfig &&
+	tidegate apply --kubeconfig sni.kubeconfig -n default cm.yaml >out 2>err; test $? = 2 &&
+	test_grep -i "certificate\|SSL\|wrong.example" err
+'
+
+test_expect_success 'no CA: refused unless insecure-skip-tls-verify' '
+	sed "/certificate-authority-data/d" "$KUBECONFIG" >noca.kubeconfig &&
+	tidegate apply --kubeconfig noca.kubeconfig -n default cm.yaml >out 2>err; test $? = 2 &&
+	test_grep -i "certificate" err &&
+	sed "s#^    server: .*#&\n    insecure-skip-tls-verify: true#" noca.kubeconfig >insecure.kubeconfig &&
+	tidegate apply --kubeconfig insecure.kubeconfig -n default cm.yaml >out &&
+	test_grep "ConfigMap/default/probe" out
+'
+
 test_expect_success 'an API server that stops answering mid-run: clear error (exit 2)' '
 	mkdir many &&
 	for i in $(seq 1 300); do
