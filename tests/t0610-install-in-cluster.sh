@@ -75,9 +75,8 @@ test_expect_success 'the objects are managed by tidegate, as the ServiceAccount'
 '
 
 test_expect_success 'a kind the ClusterRole does not grant is refused (exit 1, forbidden)' '
-	mkdir -p app2 &&
-	cp "$TEST_DATA"/install/app/*.yaml "$TEST_DATA"/install/app-role/*.yaml app2/ &&
-	incluster tidegate apply --in-cluster --applyset t0610 -n t0610 --format json app2 >out.json 2>err; rc=$?
+	incluster tidegate apply --in-cluster --applyset t0610-role -n t0610 --format json \
+		"$TEST_DATA/install/app-role" >out.json 2>err; rc=$?
 	cat out.json err
 	test $rc = 1 &&
 	grep -qi "forbidden\|403" out.json err &&
