@@ -234,6 +234,8 @@ static const struct item *find_item(const struct check *c, size_t nsorted, const
 {
 	struct item key;
 
+	if (!nsorted)
+		return NULL;
 	key.path = (char *)path;
 	return bsearch(&key, c->items, nsorted, sizeof(*c->items), cmp_item);
 }
@@ -248,7 +250,7 @@ static int in_dirs(const struct check *c, const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	char *dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup("");
-	int yes = bsearch(&dir, c->dirs, c->ndirs, sizeof(*c->dirs), cmp_str) != NULL;
+	int yes = c->ndirs && bsearch(&dir, c->dirs, c->ndirs, sizeof(*c->dirs), cmp_str) != NULL;
 
 	free(dir);
 	return yes;
@@ -277,8 +279,10 @@ static int add_context(struct check *c)
 	struct ctx_walk w = { c, c->n, 0 };
 	size_t i, u = 0;
 
-	qsort(c->items, c->n, sizeof(*c->items), cmp_item);
-	qsort(c->dirs, c->ndirs, sizeof(*c->dirs), cmp_str);
+	if (c->n)
+		qsort(c->items, c->n, sizeof(*c->items), cmp_item);
+	if (c->ndirs)
+		qsort(c->dirs, c->ndirs, sizeof(*c->dirs), cmp_str);
 	for (i = 0; i < c->ndirs; i++) {
 		if (u && !strcmp(c->dirs[u - 1], c->dirs[i])) {
 			free(c->dirs[i]);

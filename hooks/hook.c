@@ -253,7 +253,8 @@ int hook_run_chain(const char *argv0, const char *name, const struct buf *input,
 		names[n++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
 	for (i = 0; i < n && !ret; i++) {
 		char *path = xstrfmt("%s/%s", dir, names[i]);
 		struct stat st;

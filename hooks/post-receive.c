@@ -5,7 +5,8 @@
  * branch (docs/INTERFACES.md) to tidegate.webhookUrl, signed with the
  * secret in tidegate.webhookSecretFile. The push is never held up more
  * than about two seconds: each request has a 1 s connect and 2 s total
- * timeout inside one 2 s budget. An event that cannot be delivered is
+ * timeout inside one 2 s budget (tidegate.webhookTimeout changes both
+ * the request timeout and the budget). An event that cannot be delivered is
  * spooled (one file per event, written atomically) to tidegate.spoolDir
  * and sent, oldest first, before the next push's events or by
  *
@@ -53,6 +54,7 @@ struct sender {
 	struct secret secret;
 	char *spool_dir;
 	long long deadline;	/* monotonic ms; no request starts or runs past it */
+	long request_ms;	/* one request's total timeout (tidegate.webhookTimeout) */
 	int down;		/* a request failed: spool everything else */
 	char why[256];		/* what went wrong last, for the pusher's note */
 	CURL *curl;
@@ -127,7 +129,7 @@ static enum send_result post_event(struct sender *s, const char *delivery, const
 		if (left < 100)
 			break;
 		r = post_once(s, delivery, body, len,
-			      left < REQUEST_TIMEOUT_MS ? (long)left : REQUEST_TIMEOUT_MS);
+			      left < s->request_ms ? (long)left : s->request_ms);
 		if (r != SEND_RETRY)
 			return r;
 	}
@@ -244,7 +246,8 @@ static char **spool_list(const char *dir, size_t *n)
 		v[(*n)++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(v, *n, sizeof(*v), cmp_str);
+	if (*n)
+		qsort(v, *n, sizeof(*v), cmp_str);
 	return v;
 }
 
@@ -334,8 +337,18 @@ static int sender_init(struct sender *s, struct git_repo *repo, long budget_ms)
 {
 	const char *secret_file = git_config_get(repo, "tidegate.webhookSecretFile");
 	const char *spool = git_config_get(repo, "tidegate.spoolDir");
+	const char *timeout = git_config_get(repo, "tidegate.webhookTimeout");
 
 	memset(s, 0, sizeof(*s));
+	s->request_ms = REQUEST_TIMEOUT_MS;
+	if (timeout && (hook_parse_duration(timeout, &s->request_ms) < 0 || s->request_ms < 100)) {
+		log_warnx("tidegate.webhookTimeout: bad duration '%s'; using %ld ms", timeout,
+			  REQUEST_TIMEOUT_MS);
+		s->request_ms = REQUEST_TIMEOUT_MS;
+	}
+	/* the push waits for at most one request's time in all */
+	if (budget_ms == PUSH_BUDGET_MS)
+		budget_ms = s->request_ms;
 	s->url = git_config_get(repo, "tidegate.webhookUrl");
 	s->spool_dir = spool && *spool ? xstrdup(spool) :
 		       xstrfmt("%s/tidegate/spool", git_repo_dir(repo));

@@ -535,7 +535,8 @@ int git_changed_paths(struct git_repo *repo, const char *old, const char *new,
 		ret = diff_trees(repo, old, new, &cl);
 	if (ret < 0)
 		goto done;
-	qsort(cl.v, cl.n, sizeof(*cl.v), cmp_change);
+	if (cl.n)
+		qsort(cl.v, cl.n, sizeof(*cl.v), cmp_change);
 	for (i = 0; i < cl.n; i++) {
 		if (i && !strcmp(cl.v[i].path, cl.v[i - 1].path))
 			continue;
@@ -550,6 +551,69 @@ done:
 
 /* ---- trees ----------------------------------------------------------- */
 
+/*
+ * One directory's entries, read as a raw tree object through the
+ * cat-file child (no extra process): "<mode> SP <name> NUL <raw id>"...
+ */
+static int tree_entries_cat(struct git_repo *repo, const char *rev, const char *dir,
+			    size_t dirlen, git_entry_fn *fn, void *data)
+{
+	struct buf tree = BUF_INIT(GIT_OUT_MAX);
+	struct buf path = BUF_INIT(PATH_MAX * 4);
+	char *name = dirlen ? xstrfmt("%s:%.*s", rev, (int)dirlen, dir) : xstrfmt("%s^{tree}", rev);
+	const char *type, *p, *end;
+	size_t raw = repo->hexsz / 2;
+	int r, ret = -1;
+
+	r = git_read_object(repo, name, &type, &tree);
+	if (r == 1 || (r == 0 && strcmp(type, "tree"))) {
+		ret = 0;	/* no such directory: nothing listed, as ls-tree */
+		goto done;
+	}
+	if (r < 0) {
+		if (tree.toobig)
+			error("tree '%s' is over %u bytes", name, GIT_OUT_MAX);
+		goto done;
+	}
+	for (p = tree.data, end = tree.data + tree.len; p < end; ) {
+		const char *sp = memchr(p, ' ', (size_t)(end - p));
+		const char *nul = sp ? memchr(sp, '\0', (size_t)(end - sp)) : NULL;
+		struct git_entry e;
+		char oid[GIT_MAX_HEXSZ + 1];
+
+		if (!nul || nul == sp + 1 || (size_t)(end - nul - 1) < raw ||
+		    parse_mode(p, (size_t)(sp - p), &e.mode) < 0) {
+			error("tree '%s' is malformed", name);
+			goto done;
+		}
+		for (size_t i = 0; i < raw; i++)
+			snprintf(oid + 2 * i, 3, "%02x", (unsigned char)nul[1 + i]);
+		e.type = e.mode == GIT_MODE_TREE ? "tree" : e.mode == GIT_MODE_GITLINK ? "commit" :
+			 "blob";
+		e.oid = oid;
+		buf_reset(&path);
+		if (dirlen)
+			buf_addf(&path, "%.*s/", (int)dirlen, dir);
+		if (buf_add(&path, sp + 1, (size_t)(nul - sp - 1)) < 0) {
+			error("tree '%s': path too long", name);
+			goto done;
+		}
+		e.path = path.data;
+		r = fn(&e, data);
+		if (r) {
+			ret = r;
+			goto done;
+		}
+		p = nul + 1 + raw;
+	}
+	ret = 0;
+done:
+	free(name);
+	buf_release(&tree);
+	buf_release(&path);
+	return ret;
+}
+
 int git_tree_files(struct git_repo *repo, const char *rev, const char *prefix,
 		   unsigned flags, git_entry_fn *fn, void *data)
 {
@@ -562,6 +626,14 @@ int git_tree_files(struct git_repo *repo, const char *rev, const char *prefix,
 
 	if (check_rev(rev) < 0)
 		return -1;
+	if (!(flags & GIT_TREE_RECURSIVE) && !strchr(rev, ':')) {
+		size_t len = prefix ? strlen(prefix) : 0;
+
+		while (len && prefix[len - 1] == '/')
+			len--;
+		if (!memchr(prefix ? prefix : "", '\n', len))
+			return tree_entries_cat(repo, rev, prefix, len, fn, data);
+	}
 	args[n++] = "ls-tree";
 	args[n++] = "-z";
 	args[n++] = "--full-tree";

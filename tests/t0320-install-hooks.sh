@@ -8,7 +8,8 @@ bin=$TIDEGATE_BUILD/bin
 
 # bare NAME: a bare repository without hooks (samples removed).
 bare() {
-	git init -q --bare "$1.git" && rm -f "$1.git"/hooks/*.sample
+	git init -q --bare "$1.git" && rm -f "$1.git"/hooks/*.sample &&
+	git -C "$1.git" config tidegate.deadline 120s
 }
 
 test_expect_success 'plain: installs both hooks as links to the programs' '

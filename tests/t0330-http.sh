@@ -51,7 +51,9 @@ http_server() {
 	git -C "root/$1.git" config http.receivepack true &&
 	tidegate install-hooks "root/$1.git" >/dev/null &&
 	git -C "root/$1.git" config tidegate.webhookUrl "http://127.0.0.1:$hook_port/hooks/generic" &&
-	git -C "root/$1.git" config tidegate.webhookSecretFile "$TEST_DIR/secret"
+	git -C "root/$1.git" config tidegate.webhookSecretFile "$TEST_DIR/secret" &&
+	git -C "root/$1.git" config tidegate.webhookTimeout 20s &&
+	git -C "root/$1.git" config tidegate.deadline 120s
 }
 
 test_expect_success 'over HTTP: a good manifest is accepted and tidegated is told' '
@@ -95,6 +97,7 @@ test_expect_success 'over HTTP: break-glass with a push option, audited with the
 test_expect_success 'over HTTP: a SHA-256 repository' '
 	git init -q --bare --object-format=sha256 root/b.git &&
 	git -C root/b.git config http.receivepack true &&
+	git -C root/b.git config tidegate.deadline 120s &&
 	tidegate install-hooks root/b.git >/dev/null &&
 	git init -q --object-format=sha256 wb &&
 	git -C wb remote add origin "$url/b.git" &&

@@ -2,10 +2,14 @@
 HOOKS_DATA=$TEST_DATA/hooks
 
 # hk_server NAME [git init options]: a bare repository with the gate installed.
+# The tests check behaviour, not speed: a generous deadline keeps a busy
+# machine (or a sanitizer build) from turning a check into a timeout;
+# the deadline tests set their own.
 hk_server() {
 	local name=$1
 	shift
 	git init -q --bare "$@" "$TEST_DIR/$name.git" &&
+	git -C "$TEST_DIR/$name.git" config tidegate.deadline 120s &&
 	ln -s "$TIDEGATE_BUILD/bin/tidegate-pre-receive" "$TEST_DIR/$name.git/hooks/pre-receive"
 }
 
