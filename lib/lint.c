@@ -122,6 +122,58 @@ static void apply_config(const struct lint_config *c, struct findings *fs)
 	}
 }
 
+static int list_has(const char *list, const char *word)
+{
+	size_t wl = strlen(word);
+	const char *p = list;
+
+	while (*p) {
+		const char *b, *e;
+
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		b = p;
+		while (*p && *p != ',')
+			p++;
+		e = p;
+		while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if ((size_t)(e - b) == wl && !memcmp(b, word, wl))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * tidegate.io/ignore on an object also covers the engine's own findings
+ * about it (schema-*, yaml11-trap, invalid-label, ...); the lint rules
+ * apply it themselves in rule_report(). Objects carrying the annotation
+ * are few, so this is one pass over the findings per such object.
+ */
+static void apply_ignores(const struct kset *set, struct findings *fs)
+{
+	size_t i, j;
+
+	for (i = 0; i < set->nobjs; i++) {
+		const struct kobj *o = &set->objs[i];
+		const struct ynode *ann = ynode_path(o->root, "metadata.annotations");
+		const char *list = ynode_str(ynode_get(ann, "tidegate.io/ignore"));
+		const char *reason = ynode_str(ynode_get(ann, "tidegate.io/ignore-reason"));
+
+		if (!list || !o->id)
+			continue;
+		for (j = 0; j < fs->n; j++) {
+			struct finding *f = &fs->v[j];
+
+			if (f->ignored || !f->rule || !f->object || rule_find(f->rule) ||
+			    unlowerable(f->rule) || strcmp(f->object, o->id) ||
+			    strcmp(f->path, o->path) || !list_has(list, f->rule))
+				continue;
+			finding_ignore(fs, f, reason && *reason ? reason : NULL);
+		}
+	}
+}
+
 static void run_rules(struct linter *l, struct schema_store *st, struct findings *fs)
 {
 	const struct lint_config *c = l->opts.config;
@@ -200,6 +252,7 @@ int linter_run(struct linter *l, struct findings *out)
 
 	findings_move(&fs, &l->fs);	/* parse findings join the rest */
 	apply_config(l->opts.config, &fs);
+	apply_ignores(&l->set, &fs);
 	findings_move(out, &fs);
 	findings_sort(out);
 	return 0;

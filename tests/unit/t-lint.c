@@ -104,6 +104,36 @@ static void test_config(void)
 	lint_config_release(&c);
 }
 
+static void test_ignores(void)
+{
+	struct lint_options opts = LINT_OPTIONS_INIT;
+	struct findings fs = FINDINGS_INIT;
+	struct linter *l = linter_new(&opts);
+	static const char text[] =
+		"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  annotations:\n"
+		"    tidegate.io/ignore: yaml11-trap, schema-type\n"
+		"    tidegate.io/ignore-reason: the consumer reads it as a string\n"
+		"data:\n  a: on\n  b: 1\n---\n"
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\ndata: {a: on}\n";
+	size_t i, ignored = 0, open_traps = 0;
+
+	linter_add(l, "i.yaml", text, strlen(text));
+	linter_run(l, &fs);
+	for (i = 0; i < fs.n; i++) {
+		if (fs.v[i].ignored) {
+			ignored++;
+			is_str(fs.v[i].ignore_reason, "the consumer reads it as a string", "reason kept");
+		} else if (!strcmp(fs.v[i].rule, "yaml11-trap")) {
+			open_traps++;
+		}
+	}
+	is_int(ignored, 2, "the annotated object's trap and schema finding are ignored");
+	is_int(open_traps, 1, "the other object's trap is not");
+	is_int(fs.nerr, 0, "ignored findings do not count");
+	findings_release(&fs);
+	linter_free(l);
+}
+
 static void test_garbled(void)
 {
 	struct lint_options opts = LINT_OPTIONS_INIT;
@@ -136,6 +166,7 @@ int main(void)
 {
 	test_basic();
 	test_config();
+	test_ignores();
 	test_garbled();
 	return done_testing();
 }
