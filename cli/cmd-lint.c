@@ -171,6 +171,27 @@ static void list_rules(void)
 	}
 }
 
+/* "1.33", "v1.33", "1.33.2" */
+static int valid_version(const char *s)
+{
+	int dots = 0, digits = 0;
+
+	if (*s == 'v')
+		s++;
+	for (; *s; s++) {
+		if (*s == '.') {
+			if (!digits || ++dots > 2)
+				return 0;
+			digits = 0;
+		} else if (*s >= '0' && *s <= '9') {
+			digits++;
+		} else {
+			return 0;
+		}
+	}
+	return dots >= 1 && digits > 0;
+}
+
 static int is_dir(const char *path)
 {
 	struct stat st;
@@ -281,6 +302,12 @@ int cmd_lint(int argc, char **argv)
 		} else if (OPT_VALUE("--schema-dir")) {
 			opts.schema_dir = val;
 		} else if (OPT_VALUE("--kube-version")) {
+			if (!valid_version(val)) {
+				fprintf(stderr, "tidegate lint: --kube-version '%s' is not a version such as 1.33\n",
+					val);
+				free(paths);
+				return 2;
+			}
 			opts.kube_version = val;
 		} else if (OPT_VALUE("--config")) {
 			config_file = val;

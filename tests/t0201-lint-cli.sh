@@ -56,6 +56,15 @@ test_expect_failure_exit 2 'an unknown format is a usage error' '
 	tidegate lint --format xml good
 '
 
+test_expect_failure_exit 2 'a bad --kube-version is a usage error' '
+	tidegate lint --kube-version latest good
+'
+
+test_expect_success 'a good --kube-version is taken' '
+	tidegate lint --kube-version v1.33.2 good >out &&
+	test_grep "^1 object in 1 file" out
+'
+
 test_expect_failure_exit 2 'a missing path is an I/O error' '
 	tidegate lint good nosuch.yaml
 '
