@@ -485,8 +485,16 @@ int main(int argc, char **argv)
 			goto out;
 		hook_run_chain(argv[0], "post-receive", &input, &ran);
 	}
-	repo = git_repo_open(git_dir);
-	if (!repo || git_config_load(repo, "tidegate.") < 0) {
+	if (git_dir) {
+		repo = git_repo_open(git_dir);
+		if (repo && git_config_load(repo, "tidegate.") < 0) {
+			git_repo_free(repo);
+			repo = NULL;
+		}
+	} else {
+		repo = git_repo_open_hook("tidegate.");
+	}
+	if (!repo) {
 		ret = 1;
 	} else if (flush) {
 		ret = flush_only(repo);

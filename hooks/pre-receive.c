@@ -294,12 +294,12 @@ static int run(const char *argv0)
 		ret = refuse_internal("another pre-receive hook refused it");
 		goto out;
 	}
-	repo = git_repo_open(NULL);
+	repo = git_repo_open_hook("tidegate.");
 	if (!repo) {
 		ret = refuse_internal("cannot open the repository");
 		goto out;
 	}
-	if (git_config_load(repo, "tidegate.") < 0 || gate_load_policy(&g, repo) < 0) {
+	if (gate_load_policy(&g, repo) < 0) {
 		ret = refuse_internal("bad tidegate configuration on the server");
 		goto out;
 	}

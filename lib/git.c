@@ -1028,29 +1028,18 @@ int git_read_blob(struct git_repo *repo, const char *name, struct buf *out)
 
 /* ---- config ---------------------------------------------------------- */
 
-int git_config_load(struct git_repo *repo, const char *prefix)
+/* Loads the config entries whose key matches the extended regex re. */
+static int config_load_re(struct git_repo *repo, const char *re)
 {
-	struct buf re = BUF_INIT(1024);
+	const char *args[] = { "config", "-z", "--get-regexp", re, NULL };
 	struct buf out = BUF_INIT(1u << 20);
 	const char *p, *end;
-	int code = 0, ret = -1;
+	int code = 0;
 
-	buf_addch(&re, '^');
-	for (p = prefix; *p; p++) {
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '-'))
-			buf_addch(&re, '\\');
-		if (buf_addch(&re, *p) < 0) {
-			error("config prefix too long");
-			goto done;
-		}
-	}
-	{
-		const char *args[] = { "config", "-z", "--get-regexp", re.data, NULL };
-
-		/* exit 1: nothing matched */
-		if (git_run(repo, args, &out, 1u << 1, &code) < 0)
-			goto done;
+	/* exit 1: nothing matched */
+	if (git_run(repo, args, &out, 1u << 1, &code) < 0) {
+		buf_release(&out);
+		return -1;
 	}
 	for (p = out.data, end = out.data + out.len; p < end; ) {
 		const char *rec_end = memchr(p, '\0', (size_t)(end - p));
@@ -1066,11 +1055,77 @@ int git_config_load(struct git_repo *repo, const char *prefix)
 		repo->cfg[repo->ncfg++] = e;
 		p = rec_end + 1;
 	}
-	ret = 0;
-done:
-	buf_release(&re);
 	buf_release(&out);
+	return 0;
+}
+
+/* Appends prefix to re with regex metacharacters escaped. */
+static int regex_quote(struct buf *re, const char *prefix)
+{
+	for (const char *p = prefix; *p; p++) {
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-'))
+			buf_addch(re, '\\');
+		if (buf_addch(re, *p) < 0)
+			return error("config prefix too long");
+	}
+	return 0;
+}
+
+int git_config_load(struct git_repo *repo, const char *prefix)
+{
+	struct buf re = BUF_INIT(1024);
+	int ret = -1;
+
+	buf_addch(&re, '^');
+	if (regex_quote(&re, prefix) == 0)
+		ret = config_load_re(repo, re.data);
+	buf_release(&re);
 	return ret;
+}
+
+struct git_repo *git_repo_open_hook(const char *config_prefix)
+{
+	const char *gd = getenv("GIT_DIR");
+	struct git_repo *repo;
+	struct buf re = BUF_INIT(1024);
+	const char *fmt;
+	char *abs = gd && *gd ? realpath(gd, NULL) : NULL;
+
+	if (!abs) {
+		repo = git_repo_open(NULL);
+		if (repo && git_config_load(repo, config_prefix) < 0) {
+			git_repo_free(repo);
+			repo = NULL;
+		}
+		return repo;
+	}
+	repo = xcalloc(1, sizeof(*repo));
+	repo->cat.sp = (struct spawn)SPAWN_INIT;
+	repo->abs_dir = abs;
+	buf_addstr(&re, "^(");
+	if (regex_quote(&re, config_prefix) < 0 ||
+	    buf_addstr(&re, "|extensions\\.objectformat$)") < 0 ||
+	    config_load_re(repo, re.data) < 0)
+		goto fail;
+	fmt = git_config_get(repo, "extensions.objectFormat");
+	if (!fmt || !strcasecmp(fmt, "sha1")) {
+		repo->hexsz = GIT_SHA1_HEXSZ;
+		snprintf(repo->format, sizeof(repo->format), "sha1");
+	} else if (!strcasecmp(fmt, "sha256")) {
+		repo->hexsz = GIT_SHA256_HEXSZ;
+		snprintf(repo->format, sizeof(repo->format), "sha256");
+	} else {
+		error("unknown object format '%s'", fmt);
+		goto fail;
+	}
+	buf_release(&re);
+	return repo;
+fail:
+	error("cannot read the repository '%s'", abs);
+	buf_release(&re);
+	git_repo_free(repo);
+	return NULL;
 }
 
 static const struct git_config_entry *config_find(struct git_repo *repo, const char *key,

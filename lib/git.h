@@ -57,6 +57,14 @@ struct git_repo;
  */
 struct git_repo *git_repo_open(const char *git_dir);
 void git_repo_free(struct git_repo *repo);
+/*
+ * For hooks, where git has set GIT_DIR: opens the repository and loads
+ * its config for config_prefix (as git_config_load) with ONE git child
+ * instead of two (the object format comes from extensions.objectFormat).
+ * Without GIT_DIR it falls back to git_repo_open(NULL) and
+ * git_config_load(). Returns NULL (error logged) on failure.
+ */
+struct git_repo *git_repo_open_hook(const char *config_prefix);
 
 /*
  * The absolute path of the repository's git directory

@@ -373,8 +373,26 @@ static void test_sha256_repo(void)
 		memset(&s, 0, sizeof(s));
 		git_tree_files(repo, c1, NULL, GIT_TREE_RECURSIVE, on_entry, &s);
 		is_str(s.list, "blob:100644:a.yaml", "ls-tree with 64-digit ids");
+		memset(&s, 0, sizeof(s));
+		git_tree_files(repo, c1, NULL, 0, on_entry, &s);
+		is_str(s.list, "blob:100644:a.yaml", "a raw sha256 tree read through cat-file");
 	}
 	git_repo_free(repo);
+	{
+		char *gd = xstrfmt("%s/.git", dir);
+
+		git(dir, NULL, "config", "tidegate.x", "y", NULL);
+		setenv("GIT_DIR", gd, 1);
+		repo = git_repo_open_hook("tidegate.");
+		unsetenv("GIT_DIR");
+		ok(repo && !strcmp(git_object_format(repo), "sha256") &&
+		   git_oid_hexsz(repo) == 64, "the hook opener reads the format from the config");
+		ok(repo && !strcmp(git_repo_dir(repo), gd), "and the directory from GIT_DIR");
+		ok(repo && git_config_get(repo, "tidegate.x") && !strcmp(git_config_get(repo, "tidegate.x"), "y"),
+		   "with the config loaded in the same go");
+		git_repo_free(repo);
+		free(gd);
+	}
 	buf_release(&b);
 	free(c1);
 	free(dir);
