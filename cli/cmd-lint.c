@@ -31,10 +31,18 @@ static const char lint_usage[] =
 	"a linted directory configures the run unless --config names one.\n"
 	"Exit status: 0 no errors, 1 errors found, 2 usage or I/O error.\n";
 
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+	int used;
+};
+
 struct lint_run {
 	struct linter *l;
 	struct findings extra;	/* I/O problems, configuration findings */
 	const struct lint_config *conf;
+	struct file_id *seen;	/* files read, by device and inode: open addressing */
+	size_t nseen, alloc_seen;
 	size_t files;
 	size_t max_bytes;
 	int io_error;
@@ -53,6 +61,38 @@ static void lint_bytes(struct lint_run *r, const char *path, struct buf *b)
 {
 	r->files++;
 	linter_add(r->l, path, b->data, b->len);
+}
+
+/* 1 when the file was read already (a path named twice, or overlapping directories). */
+static int seen_before(struct lint_run *r, const struct stat *st)
+{
+	size_t i, mask;
+
+	if ((r->nseen + 1) * 2 > r->alloc_seen) {
+		struct file_id *old = r->seen;
+		size_t oldn = r->alloc_seen;
+
+		r->alloc_seen = oldn ? oldn * 2 : 256;
+		r->seen = xcalloc(r->alloc_seen, sizeof(*r->seen));
+		for (i = 0; i < oldn; i++)
+			if (old[i].used) {
+				size_t j, m = r->alloc_seen - 1;
+
+				for (j = (old[i].ino * 31 + old[i].dev) & m; r->seen[j].used; j = (j + 1) & m)
+					;
+				r->seen[j] = old[i];
+			}
+		free(old);
+	}
+	mask = r->alloc_seen - 1;
+	for (i = (st->st_ino * 31 + st->st_dev) & mask; r->seen[i].used; i = (i + 1) & mask)
+		if (r->seen[i].dev == st->st_dev && r->seen[i].ino == st->st_ino)
+			return 1;
+	r->seen[i].dev = st->st_dev;
+	r->seen[i].ino = st->st_ino;
+	r->seen[i].used = 1;
+	r->nseen++;
+	return 0;
 }
 
 static void lint_fd(struct lint_run *r, const char *path, int fd)
@@ -78,6 +118,7 @@ static void lint_fd(struct lint_run *r, const char *path, int fd)
 
 static void lint_file(struct lint_run *r, const char *path)
 {
+	struct stat st;
 	int fd;
 
 	if (r->conf && !lint_config_path_selected(r->conf, path))
@@ -87,6 +128,10 @@ static void lint_file(struct lint_run *r, const char *path)
 	if (fd < 0) {
 		fprintf(stderr, "tidegate lint: cannot open '%s': %s\n", path, strerror(errno));
 		r->io_error = 1;
+		return;
+	}
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && seen_before(r, &st)) {
+		close(fd);
 		return;
 	}
 	lint_fd(r, path, fd);
@@ -367,6 +412,7 @@ int cmd_lint(int argc, char **argv)
 	}
 
 	if (linter_run(run.l, &out) < 0) {
+		free(run.seen);
 		linter_free(run.l);
 		lint_config_release(&conf);
 		findings_release(&run.extra);
@@ -385,6 +431,7 @@ int cmd_lint(int argc, char **argv)
 
 	status = run.io_error ? 2 : out.nerr ? 1 : 0;
 	buf_release(&rep);
+	free(run.seen);
 	linter_free(run.l);
 	lint_config_release(&conf);
 	findings_release(&out);

@@ -99,6 +99,11 @@ test_expect_success 'directories: manifests only, hidden directories skipped' '
 	test_grep "^2 objects in 2 files" out
 '
 
+test_expect_success 'a file named twice, or under two named directories, is read once' '
+	tidegate lint good good/cm.yaml ./good >out &&
+	test_grep "^1 object in 1 file: 0 errors" out
+'
+
 test_expect_success 'a .tidegate.yaml at the root of a linted directory is used' '
 	printf "exclude: [vendor]\n" >repo/.tidegate.yaml &&
 	tidegate lint repo >out &&
