@@ -65,6 +65,10 @@ test_expect_success 'a good --kube-version is taken' '
 	test_grep "^1 object in 1 file" out
 '
 
+test_expect_failure_exit 2 'an unusable --schema-dir is an error of its own (exit 2)' '
+	tidegate lint --schema-dir "$TEST_DIR/no-such-dir" good
+'
+
 test_expect_failure_exit 2 'a missing path is an I/O error' '
 	tidegate lint good nosuch.yaml
 '
