@@ -64,7 +64,23 @@ wh_kill9() {
 	wh_wait_exit 10
 }
 
-test_at_exit 'p=$(cat "$TEST_DIR/tidegated.pid" 2>/dev/null) && { kill -TERM $p; sleep 0.5; kill -9 $p; }'
+# At exit: stop the daemon (TERM, then KILL) and wait for its wrapper to record
+# the exit status, so nothing writes into $TEST_DIR once it is being removed.
+wh_cleanup() {
+	local p i
+	p=$(cat "$TEST_DIR/tidegated.pid" 2>/dev/null) || return 0
+	kill -TERM "$p" 2>/dev/null
+	for i in $(seq 1 30); do
+		[ -e "$TEST_DIR/tidegated.rc" ] && return 0
+		sleep 0.1
+	done
+	kill -KILL "$p" 2>/dev/null
+	for i in $(seq 1 50); do
+		[ -e "$TEST_DIR/tidegated.rc" ] && return 0
+		sleep 0.1
+	done
+}
+test_at_exit wh_cleanup
 
 # wh_post PATH BODYFILE [curl args...]: POSTs; the status goes to $TEST_DIR/code,
 # the answer to $TEST_DIR/answer. Prints the status.
