@@ -17,9 +17,13 @@
  *
  * Each unfinished event carries a reference count: one per app sync it
  * is waiting for. journal_unref() to zero writes its "done" line.
+ *
+ * With an event base, appends are flushed by an event made active on the
+ * base (after the callbacks of the current loop turn); with base NULL the
+ * caller flushes with journal_flush() (tests, tools).
  */
-#ifndef TIDEGATED_JOURNAL_H
-#define TIDEGATED_JOURNAL_H
+#ifndef TIDEGATE_JOURNAL_H
+#define TIDEGATE_JOURNAL_H
 
 #include <stddef.h>
 
