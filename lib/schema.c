@@ -195,6 +195,20 @@ struct snode {
 	size_t nany;
 	const char *name;	/* component name, for messages; or NULL */
 	char *deftext;		/* a scalar default, as text (list-map keys) */
+	unsigned has;		/* SH_* bounds set below */
+	double minimum, maximum;
+	size_t min_len, max_len, min_items, max_items;
+};
+
+enum {
+	SH_MIN = 1 << 0,
+	SH_MAX = 1 << 1,
+	SH_XMIN = 1 << 2,	/* exclusiveMinimum */
+	SH_XMAX = 1 << 3,
+	SH_MINLEN = 1 << 4,
+	SH_MAXLEN = 1 << 5,
+	SH_MINITEMS = 1 << 6,
+	SH_MAXITEMS = 1 << 7,
 };
 
 /* One loaded set of schemas: a <gv>.json file, meta.json or one CRD version. */
@@ -488,6 +502,71 @@ static int is_quantity_pattern(const char *p)
 	return p && strstr(p, "[KMGTPE]i)") && strstr(p, "[eE]");
 }
 
+/* A number in a schema (a cJSON number or a YAML int/float), 0 when absent. */
+static int sv_num(struct sv v, double *out)
+{
+	char *end;
+
+	if (v.j) {
+		if (!cJSON_IsNumber(v.j))
+			return 0;
+		*out = v.j->valuedouble;
+		return 1;
+	}
+	if (!v.y || v.y->kind != YN_SCALAR || (v.y->stype != YS_INT && v.y->stype != YS_FLOAT))
+		return 0;
+	*out = strtod(v.y->str, &end);
+	return !*end;
+}
+
+static void compile_bounds(struct snode *s, struct sv j)
+{
+	static const struct {
+		const char *key;
+		unsigned bit;
+	} sizes[] = {
+		{ "minLength", SH_MINLEN }, { "maxLength", SH_MAXLEN },
+		{ "minItems", SH_MINITEMS }, { "maxItems", SH_MAXITEMS },
+	};
+	double v;
+	size_t i;
+
+	if (sv_num(sv_get(j, "minimum"), &v)) {
+		s->has |= SH_MIN;
+		s->minimum = v;
+		if (sv_true(sv_get(j, "exclusiveMinimum")))
+			s->has |= SH_XMIN;
+	}
+	if (sv_num(sv_get(j, "maximum"), &v)) {
+		s->has |= SH_MAX;
+		s->maximum = v;
+		if (sv_true(sv_get(j, "exclusiveMaximum")))
+			s->has |= SH_XMAX;
+	}
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t n;
+
+		if (!sv_num(sv_get(j, sizes[i].key), &v) || v < 0 || v > 1e15)
+			continue;
+		n = (size_t)v;
+		s->has |= sizes[i].bit;
+		switch (sizes[i].bit) {
+		case SH_MINLEN:
+			s->min_len = n;
+			break;
+		case SH_MAXLEN:
+			s->max_len = n;
+			break;
+		case SH_MINITEMS:
+			s->min_items = n;
+			break;
+		default:
+			s->max_items = n;
+			break;
+		}
+	}
+}
+
 static void compile_into(struct schema_store *st, struct sdoc *d, struct snode *s,
 			 struct sv j, int depth)
 {
@@ -560,6 +639,8 @@ static void compile_into(struct schema_store *st, struct sdoc *d, struct snode *
 		if (e.kind == 'n')
 			s->deftext = xstrfmt("%g", e.num);
 	}
+
+	compile_bounds(s, j);
 
 	it = sv_get(j, "properties");
 	if (sv_is_obj(it) && sv_count(it)) {
@@ -1453,6 +1534,50 @@ static void enum_text(const struct snode *s, struct buf *b)
 
 static void validate(struct vctx *c, const struct snode *s, const struct ynode *n, int depth);
 
+/* Characters (UTF-8 code points), as Kubernetes counts a string's length. */
+static size_t utf8_len(const char *s, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+static void check_bounds(struct vctx *c, const struct snode *s, const struct ynode *n)
+{
+	if (n->kind == YN_SCALAR && (n->stype == YS_INT || n->stype == YS_FLOAT) &&
+	    (s->has & (SH_MIN | SH_MAX))) {
+		double v = strtod(n->str, NULL);
+
+		if ((s->has & SH_MIN) && ((s->has & SH_XMIN) ? v <= s->minimum : v < s->minimum))
+			report(c, n, "schema-range", NULL, "%s is less than the minimum %s%g", n->str,
+			       (s->has & SH_XMIN) ? "(exclusive) " : "", s->minimum);
+		else if ((s->has & SH_MAX) &&
+			 ((s->has & SH_XMAX) ? v >= s->maximum : v > s->maximum))
+			report(c, n, "schema-range", NULL, "%s is greater than the maximum %s%g", n->str,
+			       (s->has & SH_XMAX) ? "(exclusive) " : "", s->maximum);
+	} else if (n->kind == YN_SCALAR && n->stype == YS_STRING &&
+		   (s->has & (SH_MINLEN | SH_MAXLEN))) {
+		size_t len = utf8_len(n->str, n->len);
+
+		if ((s->has & SH_MINLEN) && len < s->min_len)
+			report(c, n, "schema-range", NULL, "value is %zu characters, fewer than %zu",
+			       len, s->min_len);
+		else if ((s->has & SH_MAXLEN) && len > s->max_len)
+			report(c, n, "schema-range", NULL, "value is %zu characters, more than %zu",
+			       len, s->max_len);
+	} else if (n->kind == YN_SEQ && (s->has & (SH_MINITEMS | SH_MAXITEMS))) {
+		if ((s->has & SH_MINITEMS) && n->n < s->min_items)
+			report(c, n, "schema-range", NULL, "list has %zu items, fewer than %zu", n->n,
+			       s->min_items);
+		else if ((s->has & SH_MAXITEMS) && n->n > s->max_items)
+			report(c, n, "schema-range", NULL, "list has %zu items, more than %zu", n->n,
+			       s->max_items);
+	}
+}
+
 /* Edit distance, for "did you mean" hints; capped inputs. */
 static size_t edit_distance(const char *a, const char *b)
 {
@@ -1757,7 +1882,7 @@ static int any_is_type_only(const struct snode *s, unsigned *types)
 	for (i = 0; i < s->nany; i++) {
 		const struct snode *b = s->any[i];
 
-		if (!b->types || b->nprops || b->nrequired || b->nenums || b->nall || b->nany ||
+		if (!b->types || b->nprops || b->nrequired || b->nenums || b->nall || b->nany || b->has ||
 		    b->items)
 			return 0;
 		*types |= b->types;
@@ -1866,6 +1991,8 @@ static void validate(struct vctx *c, const struct snode *s, const struct ynode *
 	} else if (n->kind == YN_SEQ) {
 		validate_array(c, s, n, depth);
 	}
+	if (s->has)
+		check_bounds(c, s, n);
 	/* structural schemas: branches only restate fields the outer schema has */
 	if (s->nall && (s->types || s->nprops)) {
 		c->open++;

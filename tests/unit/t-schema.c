@@ -485,6 +485,58 @@ static void test_crd_meta(struct schema_store *st)
 	run_release(&r);
 }
 
+/* minimum/maximum, minLength/maxLength, minItems/maxItems */
+static void test_bounds(struct schema_store *st)
+{
+	static const char text[] =
+		"apiVersion: apiextensions.k8s.io/v1\n"
+		"kind: CustomResourceDefinition\n"
+		"metadata: {name: dials.example.com}\n"
+		"spec:\n"
+		"  group: example.com\n"
+		"  names: {plural: dials, kind: Dial}\n"
+		"  versions:\n"
+		"  - name: v1\n"
+		"    schema:\n"
+		"      openAPIV3Schema:\n"
+		"        type: object\n"
+		"        properties:\n"
+		"          spec:\n"
+		"            type: object\n"
+		"            properties:\n"
+		"              level: {type: integer, minimum: 1, maximum: 10}\n"
+		"              ratio: {type: number, minimum: 0, exclusiveMinimum: true}\n"
+		"              code: {type: string, minLength: 2, maxLength: 3}\n"
+		"              tags: {type: array, maxItems: 2, items: {type: string}}\n"
+		"              hosts: {type: array, minItems: 1, items: {type: string}}\n"
+		"---\n"
+		"apiVersion: example.com/v1\n"	/* 22 */
+		"kind: Dial\n"
+		"metadata: {name: ok}\n"
+		"spec: {level: 10, ratio: 0.1, code: \"\xc3\xa9t\xc3\xa9\", tags: [a, b], hosts: [h]}\n"
+		"---\n"
+		"apiVersion: example.com/v1\n"
+		"kind: Dial\n"
+		"metadata: {name: bad}\n"
+		"spec:\n"				/* 30 */
+		"  level: 11\n"
+		"  ratio: 0\n"
+		"  code: abcd\n"
+		"  tags: [a, b, c]\n"
+		"  hosts: []\n";			/* 35 */
+	struct run r;
+
+	run_yaml(&r, st, text, 0);
+	expect_at(&r, "schema-range", ".spec.level", 31, 10);
+	expect_at(&r, "schema-range", ".spec.ratio", 32, 10);
+	expect_at(&r, "schema-range", ".spec.code", 33, 9);
+	expect_at(&r, "schema-range", ".spec.tags", 34, 9);
+	expect_at(&r, "schema-range", ".spec.hosts", 35, 10);
+	if (!ok(count_schema(&r) == 5, "bounds are checked, and values within them pass (3 characters, not bytes)"))
+		dump(&r);
+	run_release(&r);
+}
+
 static void test_quantity(void)
 {
 	static const char *const good[] = {
@@ -638,6 +690,7 @@ int main(void)
 	st = schema_store_new(demo);
 	test_crd(st);
 	test_crd_meta(st);
+	test_bounds(st);
 	schema_store_free(st);
 
 	test_quantity();
