@@ -1098,7 +1098,7 @@ static void crd_finding(struct findings *fs, const struct kobj *crd, const struc
 	if (!at)
 		at = crd->root;
 	f = findings_add(fs, crd->path, at ? at->line : crd->line, at ? at->col : crd->col,
-			 SEV_WARNING, "schema-crd",
+			 SEV_ERROR, "schema-crd",
 			 "give the CustomResourceDefinition spec.group, spec.names.kind and "
 			 "spec.versions[].schema.openAPIV3Schema",
 			 "%s", msg);
