@@ -29,12 +29,25 @@ test_expect_success 'kill -9 during a sync: after a restart the push is applied'
 	wh_start conf.yaml FAKE_APPLY_SLEEP=30 &&
 	test "$(push $C3 d-5)" = 202 &&
 	test_wait_for "grep -q \"start web $C3\" apply.log" 10 &&
+	orphan=$(tail -1 apply.pids) &&
 	wh_kill9 &&
-	{ for p in $(cat apply.pids); do kill -9 -- -$p 2>/dev/null; done; true; } &&
+	kill -0 $orphan &&
 	test_grep "\"key\":\"generic:d-5\"" state/journal.log &&
 	wh_start conf.yaml &&
 	test_wait_for "grep -q \"done web $C3\" apply.log" 20 &&
 	test_grep "resuming a journaled push" "$TEST_DIR/tidegated.log"
+'
+
+test_expect_success 'the apply the killed daemon left running was stopped at the restart' '
+	test_grep "stopping an apply left by a previous run" "$TEST_DIR/tidegated.log" &&
+	test_wait_for "! kill -0 $(sed -n 1p apply.pids)" 5 &&
+	test "$(grep -c "^done web $C3" apply.log)" = 1
+'
+
+test_expect_success 'a second tidegated on the same state_dir refuses to start' '
+	sed "s/^listen: .*/listen: 127.0.0.1:$(test_free_port)/" conf.yaml >conf2.yaml &&
+	tidegated -c conf2.yaml 2>err; test $? = 1 &&
+	test_grep "another tidegated is using state_dir" err
 '
 
 test_expect_success 'kill -9 right after the 202: nothing lost either' '

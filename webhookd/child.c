@@ -211,6 +211,11 @@ void child_kill(struct child *c)
 	spawn_kill(&c->sp, SIGKILL);
 }
 
+int child_pid(const struct child *c)
+{
+	return (int)c->sp.pid;
+}
+
 size_t child_count(void)
 {
 	return nchildren;

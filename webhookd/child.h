@@ -44,6 +44,8 @@ struct child *child_run(const char *const *argv, const char *const *env, const c
 /* Kills the child's group; fn still runs once it is reaped. */
 void child_kill(struct child *c);
 size_t child_count(void);
+/* The child's pid (it leads its own process group). */
+int child_pid(const struct child *c);
 
 /* 1 when res says exit code 0 in time. */
 int child_ok(const struct child_result *res);

@@ -29,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,6 +59,7 @@ struct daemon {
 	char *config_path;
 	char *default_tidegate;
 	int ready, draining;
+	int lock_fd;
 	struct event *sig_term, *sig_int, *sig_hup;
 };
 
@@ -596,6 +599,26 @@ static int mkdir_p(const char *path)
 	return ret;
 }
 
+/* One tidegated per state_dir: two would interleave one journal. */
+static int lock_state_dir(struct daemon *d)
+{
+	char *path = xstrfmt("%s/lock", d->cfg->state_dir);
+
+	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (d->lock_fd < 0) {
+		error_errno("cannot open '%s'", path);
+		free(path);
+		return -1;
+	}
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		error("another tidegated is using state_dir '%s'", d->cfg->state_dir);
+		free(path);
+		return -1;
+	}
+	free(path);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: tidegated -c FILE [-n] [-d]\n"
@@ -620,6 +643,8 @@ static int run_daemon(struct daemon *d)
 		goto out;
 	}
 	if (d->cfg->tls_cert && !(d->tls = tls_load(d->cfg->tls_cert, d->cfg->tls_key)))
+		goto out;
+	if (lock_state_dir(d) < 0)
 		goto out;
 	d->journal = journal_open(d->base, d->cfg->state_dir, d->cfg->dedup_max);
 	if (!d->journal)
@@ -667,6 +692,8 @@ out:
 		event_free(d->sig_hup);
 	child_shutdown();
 	event_base_free(d->base);
+	if (d->lock_fd > 0)
+		close(d->lock_fd);
 	return ret;
 }
 

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -72,6 +73,7 @@ struct syncer {
 
 static void step_run(struct app_rt *a);
 static void start_next(struct app_rt *a);
+static void stop_orphan(const struct syncer *s, const char *app);
 
 static void job_free(struct job *j)
 {
@@ -128,6 +130,12 @@ struct syncer *syncer_new(struct event_base *base, const struct config *cfg,
 		log_warn("cannot open audit log '%s'", audit);
 	free(audit);
 	syncer_set_config(s, cfg);
+	{
+		size_t i;
+
+		for (i = 0; i < cfg->napps; i++)
+			stop_orphan(s, cfg->apps[i].name);
+	}
 	return s;
 }
 
@@ -465,15 +473,87 @@ static int build_git_env(struct app_rt *a)
 
 static void on_child(struct child_result *res, void *arg);
 
+static char *child_file(const struct syncer *s, const char *app)
+{
+	return xstrfmt("%s/apps/%s.child", s->cfg->state_dir, app);
+}
+
+/*
+ * The apply child's pid is kept in state_dir/apps/A.child while it runs,
+ * so that after a kill -9 of tidegated the next start can stop an apply
+ * that outlived it before applying again.
+ */
+static void record_child(struct app_rt *a, int pid)
+{
+	char *path = child_file(a->s, a->name), *dir = xstrfmt("%s/apps", a->s->cfg->state_dir);
+	char line[32];
+	int fd, n;
+
+	mkdir(dir, 0750);
+	n = snprintf(line, sizeof(line), "%d\n", pid);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0 || write(fd, line, (size_t)n) != n)
+		log_warn("cannot write '%s'", path);
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	free(dir);
+}
+
+static void forget_child(struct app_rt *a)
+{
+	char *path = child_file(a->s, a->name);
+
+	unlink(path);
+	free(path);
+}
+
+/* Stops an apply of app left running by a previous tidegated. */
+static void stop_orphan(const struct syncer *s, const char *app)
+{
+	char *path = child_file(s, app), *cmdpath;
+	struct buf b = BUF_INIT(64), cmd = BUF_INIT(1 << 20);
+	char want[200];
+	long pid;
+	size_t i;
+
+	if (buf_read_file(&b, path) < 0 || (pid = strtol(b.data, NULL, 10)) <= 1)
+		goto out;
+	cmdpath = xstrfmt("/proc/%ld/cmdline", pid);
+	if (buf_read_file(&cmd, cmdpath) == 0) {
+		/* Only if that pid is still our apply of this app. */
+		snprintf(want, sizeof(want), "--applyset%c%s%c", 0, app, 0);
+		for (i = 0; i + strlen(app) + 12 <= cmd.len; i++) {
+			if (!memcmp(cmd.data + i, want, strlen(app) + 12)) {
+				log_fields(LOGL_WARN, "stopping an apply left by a previous run",
+					   "app", app, NULL);
+				kill(-(pid_t)pid, SIGKILL);
+				break;
+			}
+		}
+	}
+	free(cmdpath);
+	unlink(path);
+out:
+	buf_release(&b);
+	buf_release(&cmd);
+	free(path);
+}
+
 static void run(struct app_rt *a, const char *const *argv, int timeout_ms, int git)
 {
-	if (!child_run(argv, git ? (const char *const *)a->env : NULL, NULL, timeout_ms,
-		       OUT_MAX, ERR_MAX, on_child, a)) {
+	struct child *c = child_run(argv, git ? (const char *const *)a->env : NULL, NULL,
+				    timeout_ms, OUT_MAX, ERR_MAX, on_child, a);
+
+	if (!c) {
 		char msg[256];
 
 		snprintf(msg, sizeof(msg), "cannot run '%s'", argv[0]);
 		fail(a, msg);
+		return;
 	}
+	if (a->step == STEP_APPLY)
+		record_child(a, child_pid(c));
 }
 
 static void retry_cb(evutil_socket_t fd, short what, void *arg)
@@ -682,6 +762,7 @@ static void on_child(struct child_result *res, void *arg)
 		fail(a, msg);
 		return;
 	case STEP_APPLY:
+		forget_child(a);
 		read_apply_result(res, &o, msg, sizeof(msg));
 		finish(a, &o);
 		return;
