@@ -718,7 +718,7 @@ int kset_add_file(struct kset *set, const char *path, const char *data, size_t l
 {
 	struct yfile *yf;
 	size_t i, nobjs;
-	int ret;
+	int ret, has_markers;
 
 	XGROW(set->files, set->nfiles + 1, set->alloc_files);
 	yf = &set->files[set->nfiles++];
@@ -733,11 +733,12 @@ int kset_add_file(struct kset *set, const char *path, const char *data, size_t l
 		ret = 0;
 	}
 	nobjs = set->nobjs;
+	has_markers = memmem(data, len, "{{", 2) != NULL;	/* once per file, not per document */
 	for (i = 0; i < yf->ndocs; i++) {
 		const struct ydoc *d = &yf->docs[i];
 
 		/* only what no API server would accept is skipped, never a valid object */
-		if (d->is_template || (memmem(data, len, "{{", 2) && has_placeholders(d->root))) {
+		if (d->is_template || (has_markers && has_placeholders(d->root))) {
 			set->skipped++;
 			yf->is_template = 1;
 			findings_add(fs, yf->path, d->root ? d->root->line : d->line,
