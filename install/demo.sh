@@ -79,14 +79,14 @@ show_quote() {
 	local a s='' q
 	for a in "$@"; do
 		if [[ $a =~ ^[A-Za-z0-9_./:=,@+%-]+$ ]]; then
-			q=$a
+			# paths under the demo's directory as the shell would take them
+			q=${a//$DEMO_DIR/\$DEMO}
 		else
 			q="'${a//\'/\'\\\'\'}'"
 		fi
 		s+="${s:+ }$q"
 	done
-	# print the paths under DEMO_DIR shortly
-	printf '%s' "${s//$DEMO_DIR\//}"
+	printf '%s' "$s"
 }
 
 now_ms() { local t=$EPOCHREALTIME; printf '%s' "$(( ${t%.*} * 1000 + 10#${t#*.} / 1000 ))"; }
@@ -165,7 +165,7 @@ git config --global advice.detachedHead false
 
 cat <<EOF
 ${B}tidegate demo${R}: a push goes through the gate, then tidegated applies it to Kubernetes.
-Working directory: $DEMO_DIR
+Working directory: DEMO=$DEMO_DIR (the commands below name it \$DEMO)
 EOF
 
 # ------------------------------------------------------------ the cluster --
@@ -248,8 +248,8 @@ if ! show tidegated -n -c "$CONF"; then
 		missing "tidegated" "the webhook server is not in this build; the gate steps cannot be followed by a sync."
 	die "tidegated does not accept the configuration (output above)"
 fi
-say "Starting it (log: logs/tidegated.log):"
-printf '%s$ tidegated -c etc/tidegated.yaml &%s\n' "$B" "$R"
+say "Starting it:"
+printf '%s$ tidegated -c $DEMO/etc/tidegated.yaml >$DEMO/logs/tidegated.log 2>&1 &%s\n' "$B" "$R"
 tidegated -c "$CONF" >"$DEMO_DIR/logs/tidegated.log" 2>&1 </dev/null &
 daemon_pid=$!
 ready=
@@ -268,7 +268,9 @@ echo
 # ----------------------------------------------------------- the clone --
 
 WORK=$DEMO_DIR/work
-git clone --quiet "$REPO" "$WORK" 2>/dev/null
+heading "A developer's clone"
+show git clone "$REPO" "$WORK"
+printf '%s$ cd $DEMO/work%s\n' "$B" "$R"
 cd "$WORK"
 mkdir -p app
 
