@@ -7,7 +7,8 @@
  * in a cache directory, revalidated with ETag / If-None-Match, so a
  * warm run costs two 304s. A server that answers with a plain
  * APIGroupList gets legacy discovery (one GET per group version, not
- * cached).
+ * cached); TIDEGATE_DISCOVERY_LEGACY=1 in the environment asks for it
+ * (the tests use it to exercise that path against a current server).
  *
  *	struct discovery *d = discovery_new(client, NULL);
  *	const struct kube_resource *res;

@@ -27,6 +27,14 @@ test_expect_success 're-applying them is a no-op' '
 	test "$(grep -c "^unchanged" out)" = 2
 '
 
+test_expect_success 'legacy (per-group) discovery finds the same resources' '
+	TIDEGATE_DISCOVERY_LEGACY=1 tidegate apply --applyset widgets "$D/crd" >out &&
+	test "$(grep -c "^unchanged" out)" = 2 &&
+	printf "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: legacy, namespace: default}\ndata: {a: b}\n" >legacy.yaml &&
+	TIDEGATE_DISCOVERY_LEGACY=1 tidegate apply legacy.yaml >out &&
+	test_grep "^created *ConfigMap/default/legacy$" out
+'
+
 test_expect_success 'the custom resource is checked by the server once its CRD exists' '
 	sed "s/size: 3/size: lots/" "$D/crd/widgets.yaml" >bad-widget.yaml &&
 	tidegate apply --no-lint bad-widget.yaml >out; test $? = 1 &&
