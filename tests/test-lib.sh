@@ -156,9 +156,10 @@ test_free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# Starts a sandbox cluster in $TEST_DIR/$1 (default "cluster"), sources its
-# env with the given prefix, and stops it at exit. Skips the whole script
-# when cluster tests are disabled.
+# Starts a sandbox cluster in $TEST_DIR/$1 (default "cluster") and stops it
+# at exit; its kubeconfig and env file are in that directory (source
+# "$TEST_DIR/cluster/env" for the server URL and pids). Skips the whole
+# script when cluster tests are disabled.
 test_need_cluster() {
 	local dir=$TEST_DIR/${1:-cluster}
 	if [ -n "${TIDEGATE_SKIP_CLUSTER:-}" ]; then
