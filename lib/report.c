@@ -47,6 +47,9 @@ static const struct engine_rule engine_table[] = {
 	  "Add the CRD to the linted files, pass --schema-dir, or check apiVersion and kind." },
 	{ "schema-oneof", SEV_ERROR, "a field matches none, or more than one, of its schema's choices",
 	  "Set exactly one of the alternatives the schema allows." },
+	{ "schema-range", SEV_ERROR, "a value is outside its schema's bounds (minimum/maximum, "
+	  "minLength/maxLength, minItems/maxItems)",
+	  "Bring the value within the bounds the message names." },
 	{ "schema-required", SEV_ERROR, "a required field is missing",
 	  "Add the field the message names." },
 	{ "schema-type", SEV_ERROR, "a field has the wrong type (string, int, bool, map, list)",
