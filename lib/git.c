@@ -516,6 +516,9 @@ done:
 	return ret;
 }
 
+static int diff_trees_cat(struct git_repo *repo, const char *old, const char *new,
+			  struct change_list *cl);
+
 int git_changed_paths(struct git_repo *repo, const char *old, const char *new,
 		      git_change_fn *fn, void *data)
 {
@@ -532,7 +535,7 @@ int git_changed_paths(struct git_repo *repo, const char *old, const char *new,
 	if (git_is_zero_oid(old))
 		ret = new_ref_changes(repo, new, &cl);
 	else
-		ret = diff_trees(repo, old, new, &cl);
+		ret = diff_trees_cat(repo, old, new, &cl);
 	if (ret < 0)
 		goto done;
 	if (cl.n)
@@ -611,6 +614,180 @@ done:
 	free(name);
 	buf_release(&tree);
 	buf_release(&path);
+	return ret;
+}
+
+/* ---- comparing two trees through the cat-file stream ------------------ */
+
+struct raw_entry {
+	unsigned mode;
+	const char *name;
+	size_t namelen;
+	const unsigned char *id;
+};
+
+/* The next entry of a raw tree at *p; 1, 0 at the end, -1 when malformed. */
+static int raw_entry_next(const char **p, const char *end, size_t raw, struct raw_entry *e)
+{
+	const char *sp, *nul;
+
+	if (*p >= end)
+		return 0;
+	sp = memchr(*p, ' ', (size_t)(end - *p));
+	nul = sp ? memchr(sp, '\0', (size_t)(end - sp)) : NULL;
+	if (!nul || nul == sp + 1 || (size_t)(end - nul - 1) < raw ||
+	    parse_mode(*p, (size_t)(sp - *p), &e->mode) < 0)
+		return -1;
+	e->name = sp + 1;
+	e->namelen = (size_t)(nul - sp - 1);
+	e->id = (const unsigned char *)nul + 1;
+	*p = nul + 1 + raw;
+	return 1;
+}
+
+/* git's tree order: names compare as if a directory's had a trailing '/'. */
+static int raw_entry_cmp(const struct raw_entry *a, const struct raw_entry *b)
+{
+	size_t len = a->namelen < b->namelen ? a->namelen : b->namelen;
+	int c = memcmp(a->name, b->name, len);
+	unsigned char c1, c2;
+
+	if (c)
+		return c;
+	c1 = a->namelen > len ? (unsigned char)a->name[len] : a->mode == GIT_MODE_TREE ? '/' : 0;
+	c2 = b->namelen > len ? (unsigned char)b->name[len] : b->mode == GIT_MODE_TREE ? '/' : 0;
+	return c1 < c2 ? -1 : c1 > c2;
+}
+
+static void raw_hex(const unsigned char *id, size_t raw, char *out)
+{
+	for (size_t i = 0; i < raw; i++)
+		snprintf(out + 2 * i, 3, "%02x", id[i]);
+}
+
+static void add_raw_change(struct git_repo *repo, struct change_list *cl, char status,
+			   const struct buf *prefix, const struct raw_entry *a,
+			   const struct raw_entry *b)
+{
+	size_t raw = repo->hexsz / 2;
+	const struct raw_entry *e = b ? b : a;
+	struct git_change c;
+	char *o = xcalloc(1, repo->hexsz + 1), *n = xcalloc(1, repo->hexsz + 1);
+
+	memset(o, '0', repo->hexsz);
+	memset(n, '0', repo->hexsz);
+	if (a)
+		raw_hex(a->id, raw, o);
+	if (b)
+		raw_hex(b->id, raw, n);
+	c.status = status;
+	c.old_mode = a ? a->mode : 0;
+	c.new_mode = b ? b->mode : 0;
+	c.old_oid = o;
+	c.new_oid = n;
+	c.path = xstrfmt("%s%.*s", prefix->data, (int)e->namelen, e->name);
+	XGROW(cl->v, cl->n + 1, cl->alloc);
+	cl->v[cl->n++] = c;
+}
+
+#define GIT_MAX_TREE_DEPTH 256
+
+/*
+ * Adds the differences between trees a and b (ids in hex, either NULL
+ * for "no tree") under prefix (empty or ending in '/'), descending only
+ * into subtrees whose ids differ.
+ */
+static int diff_tree_rec(struct git_repo *repo, const char *a, const char *b,
+			 struct buf *prefix, struct change_list *cl, int depth)
+{
+	struct buf ta = BUF_INIT(GIT_OUT_MAX), tb = BUF_INIT(GIT_OUT_MAX);
+	size_t raw = repo->hexsz / 2, plen = prefix->len;
+	const char *pa, *pb, *ea, *eb;
+	struct raw_entry x, y;
+	int hx, hy, ret = -1;
+
+	if (depth > GIT_MAX_TREE_DEPTH)
+		return error("trees nested deeper than %d", GIT_MAX_TREE_DEPTH);
+	if (a && git_read_object(repo, a, NULL, &ta) != 0)
+		goto fail;
+	if (b && git_read_object(repo, b, NULL, &tb) != 0)
+		goto fail;
+	pa = ta.data, ea = ta.data + ta.len;
+	pb = tb.data, eb = tb.data + tb.len;
+	hx = raw_entry_next(&pa, ea, raw, &x);
+	hy = raw_entry_next(&pb, eb, raw, &y);
+	while (hx > 0 || hy > 0) {
+		int c = hx <= 0 ? 1 : hy <= 0 ? -1 : raw_entry_cmp(&x, &y);
+		const struct raw_entry *ea_ = c <= 0 ? &x : NULL, *eb_ = c >= 0 ? &y : NULL;
+
+		if (hx < 0 || hy < 0)
+			break;
+		if (ea_ && eb_ && x.mode == y.mode && !memcmp(x.id, y.id, raw)) {
+			/* unchanged */
+		} else if ((ea_ && ea_->mode == GIT_MODE_TREE) || (eb_ && eb_->mode == GIT_MODE_TREE)) {
+			/* same name on both sides means both are trees (see raw_entry_cmp) */
+			char ha[GIT_MAX_HEXSZ + 1], hb[GIT_MAX_HEXSZ + 1];
+			const struct raw_entry *e = ea_ ? ea_ : eb_;
+
+			if (ea_)
+				raw_hex(ea_->id, raw, ha);
+			if (eb_)
+				raw_hex(eb_->id, raw, hb);
+			buf_setlen(prefix, plen);
+			if (buf_add(prefix, e->name, e->namelen) < 0 || buf_addch(prefix, '/') < 0) {
+				error("path too long under '%s'", prefix->data);
+				goto fail;
+			}
+			if (diff_tree_rec(repo, ea_ ? ha : NULL, eb_ ? hb : NULL, prefix, cl,
+					  depth + 1) < 0)
+				goto fail;
+			buf_setlen(prefix, plen);
+		} else if (ea_ && eb_) {
+			add_raw_change(repo, cl, (x.mode & 0170000) == (y.mode & 0170000) ? 'M' : 'T',
+				       prefix, ea_, eb_);
+		} else {
+			add_raw_change(repo, cl, ea_ ? 'D' : 'A', prefix, ea_, eb_);
+		}
+		if (ea_)
+			hx = raw_entry_next(&pa, ea, raw, &x);
+		if (eb_)
+			hy = raw_entry_next(&pb, eb, raw, &y);
+	}
+	if (hx < 0 || hy < 0) {
+		error("malformed tree under '%s'", prefix->data);
+		goto fail;
+	}
+	ret = 0;
+fail:
+	if (ret < 0 && !git_repo_timed_out(repo) && (ta.toobig || tb.toobig))
+		error("tree under '%s' is over %u bytes", prefix->data, GIT_OUT_MAX);
+	buf_release(&ta);
+	buf_release(&tb);
+	return ret;
+}
+
+/* old..new for two commits, without starting a git diff-tree. */
+static int diff_trees_cat(struct git_repo *repo, const char *old, const char *new,
+			  struct change_list *cl)
+{
+	struct buf prefix = BUF_INIT(PATH_MAX * 4);
+	char *a = xstrfmt("%s^{tree}", old), *b = xstrfmt("%s^{tree}", new);
+	struct buf t = BUF_INIT(256);
+	const char *type;
+	int ret = -1;
+
+	/* both must exist and be commits (or trees); else let git say why */
+	if (git_read_object(repo, a, &type, &t) != 0 && !t.toobig) {
+		free(a);
+		free(b);
+		buf_release(&t);
+		return diff_trees(repo, old, new, cl);
+	}
+	ret = diff_tree_rec(repo, a, b, &prefix, cl, 0);
+	free(a);
+	free(b);
+	buf_release(&t);
+	buf_release(&prefix);
 	return ret;
 }
 

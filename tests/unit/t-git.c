@@ -230,6 +230,64 @@ static void test_sha1_repo(void)
 	git_changed_paths(repo, c2, c3, on_change, &s);
 	is_str(s.list, "M:k8s/webapp/x.yaml", "a fast-forward diffs old..new");
 
+	/* the in-process tree diff agrees with git diff-tree on awkward changes */
+	{
+		struct buf want = BUF_INIT(1 << 20);
+		char *d1, *d2;
+		struct seen s2;
+
+		git(dir, NULL, "checkout", "-q", "-b", "awkward", NULL);
+		WRITE(dir, "x/a.yaml", "a\n");
+		WRITE(dir, "x/b/c/d.yaml", "d\n");
+		WRITE(dir, "foo", "plain file\n");
+		WRITE(dir, "foo.txt", "t\n");
+		WRITE(dir, "run.sh", "echo\n");
+		WRITE(dir, "link", "target\n");
+		git(dir, NULL, "add", "-A", NULL);
+		git(dir, NULL, "commit", "-q", "-m", "awk1", NULL);
+		d1 = head(dir, "HEAD");
+		git(dir, NULL, "rm", "-q", "foo", "link", NULL);
+		WRITE(dir, "foo/inner.yaml", "now a directory\n");
+		{
+			char *l = xstrfmt("%s/link", dir);	/* a file becomes a symlink */
+
+			symlink("x/a.yaml", l);
+			free(l);
+		}
+		WRITE(dir, "x/b/c/d.yaml", "changed\n");
+		WRITE(dir, "x/b/e/new.yaml", "new\n");
+		git(dir, NULL, "rm", "-q", "x/a.yaml", NULL);
+		git(dir, NULL, "update-index", "--chmod=+x", "run.sh", NULL);
+		git(dir, NULL, "add", "-A", NULL);
+		git(dir, NULL, "commit", "-q", "-m", "awk2", NULL);
+		d2 = head(dir, "HEAD");
+		git(dir, &want, "diff-tree", "-r", "--no-renames", "--name-status", d1, d2, NULL);
+		{
+			/* "M\tpath\n..." -> "M:path M:path" */
+			for (size_t i = 0; i < want.len; i++)
+				if (want.data[i] == '\t')
+					want.data[i] = ':';
+				else if (want.data[i] == '\n')
+					want.data[i] = ' ';
+		}
+		memset(&s2, 0, sizeof(s2));
+		ok(git_changed_paths(repo, d1, d2, on_change, &s2) == 0, "awkward diff runs");
+		is_str(s2.list, want.data, "same changes as git diff-tree");
+		memset(&s2, 0, sizeof(s2));
+		git_changed_paths(repo, d2, d1, on_change, &s2);
+		git(dir, &want, "diff-tree", "-r", "--no-renames", "--name-status", d2, d1, NULL);
+		for (size_t i = 0; i < want.len; i++)
+			if (want.data[i] == '\t')
+				want.data[i] = ':';
+			else if (want.data[i] == '\n')
+				want.data[i] = ' ';
+		is_str(s2.list, want.data, "and the other way round");
+		git(dir, NULL, "checkout", "-q", "main", NULL);
+		free(d1);
+		free(d2);
+		buf_release(&want);
+	}
+
 	/* trees */
 	memset(&s, 0, sizeof(s));
 	ok(git_tree_files(repo, c2, "k8s/web", GIT_TREE_RECURSIVE, on_entry, &s) == 0, "ls-tree");
