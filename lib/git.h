@@ -127,7 +127,10 @@ typedef int git_change_fn(const struct git_change *c, void *data);
  *     between the boundary commits and new, or between the empty tree
  *     and new when the whole history is new.
  *   - new all zeros (a deleted ref): nothing.
- *   - otherwise (fast-forward or forced): `git diff-tree -r old new`.
+ *   - otherwise (fast-forward or forced): what `git diff-tree -r old new`
+ *     reports, computed by comparing the two trees through the cat-file
+ *     stream (only differing subtrees are read; no extra child).
+ * old and new may also be annotated tags: they are peeled to their trees.
  * Returns 0, -1 on failure, or fn's non-zero value if it stopped.
  */
 int git_changed_paths(struct git_repo *repo, const char *old, const char *new,
