@@ -143,7 +143,13 @@ send_push() {
 
 test_expect_success 'tidegated starts in-cluster and becomes ready' '
 	incluster tidegated -n -c etc/tidegated.yaml &&
-	{ incluster tidegated -c etc/tidegated.yaml >tidegated.log 2>&1 & echo $! >pid; } &&
+	{
+		# env execs tidegated: $! is the daemon itself
+		env -u KUBECONFIG HOME="$TEST_DIR/podhome" \
+			KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT="$apiport" \
+			TIDEGATE_SA_DIR="$TEST_DIR/sa" tidegated -c etc/tidegated.yaml >tidegated.log 2>&1 &
+		echo $! >pid
+	} &&
 	test_wait_for "curl -sf http://127.0.0.1:$port/readyz" 20 || { cat tidegated.log; exit 1; }
 '
 [ -s "$TEST_DIR/pid" ] && test_bg_pid "$(cat "$TEST_DIR/pid")"
@@ -156,6 +162,13 @@ test_expect_success 'a push event is accepted (202) and synced with the ClusterR
 
 test_expect_success 'the app state records the commit' '
 	test_wait_for "grep -q $rev state/apps/t0610.json" 10 || { cat state/apps/t0610.json tidegated.log; exit 1; }
+'
+
+test_expect_success 'tidegated stops on SIGTERM (the pid is the daemon)' '
+	p=$(cat pid) &&
+	test "$(cat /proc/$p/comm)" = tidegated &&
+	kill -TERM $p &&
+	test_wait_for "! kill -0 $p" 15
 '
 
 test_done

@@ -46,8 +46,9 @@ test_expect_success 'nothing the demo started is left running' '
 '
 
 test_expect_success 'a demo interrupted while its cluster starts cleans up, and a rerun wipes it' '
-	test -e demo/.tidegate-demo &&
-	( DEMO_DIR="$TEST_DIR/demo" exec "$demo" >out3 2>&1 ) & pid=$!
+	test -e demo/.tidegate-demo || exit 1
+	( DEMO_DIR="$TEST_DIR/demo" exec "$demo" >out3 2>&1 ) &
+	pid=$!
 	test_wait_for "grep -q \"sandbox up\" out3" 30 || { kill $pid; cat out3; exit 1; }
 	sleep 3
 	kill -TERM $pid
