@@ -135,6 +135,11 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# kubectl: the system's, else one the sandbox build made next to its binaries
+if ! command -v kubectl >/dev/null 2>&1; then
+	sbin=$("$TIDEGATE_SRC/tests/cluster/build" --print-dir 2>/dev/null || true)
+	[[ -n $sbin && -x $sbin/kubectl ]] && PATH=$PATH:$sbin
+fi
 for tool in git curl python3 kubectl openssl; do
 	command -v "$tool" >/dev/null 2>&1 || die "$tool not found in PATH"
 done
@@ -561,7 +566,9 @@ if [[ -n $sandbox_up ]]; then
 	say "The sandbox cluster stopped."
 fi
 if [[ -n $ns_created ]]; then
-	kc delete namespace "$APP_NS" --wait=false >/dev/null 2>&1 || true
+	# waits, so that the next run finds the namespace gone
+	kc delete namespace "$APP_NS" --timeout=60s >/dev/null 2>&1 ||
+		note "namespace $APP_NS is still being deleted"
 	ns_created=
 	say "Namespace $APP_NS deleted from the cluster."
 fi
