@@ -66,7 +66,7 @@ UNIT_TESTS = $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%.t)
 PROGRAMS = $(O)/bin/tidegate $(O)/bin/tidegated \
 	$(O)/bin/tidegate-pre-receive $(O)/bin/tidegate-post-receive
 
-.PHONY: all deps check test unit-tests sandbox-build demo bench install uninstall clean schemas
+.PHONY: all deps check test unit-tests sandbox-build demo bench install install-files uninstall clean schemas
 .DEFAULT_GOAL := all
 # Keep objects made through chained rules (unit tests, hook mains).
 .SECONDARY:
@@ -136,7 +136,12 @@ schemas: all
 bench: all
 	@$(TEST_ENV) bench/run
 
+# `install` builds first; `install-files` only copies what is built (the
+# tests use it, so a test never rebuilds objects under a running suite).
 install: all
+	@$(MAKE) --no-print-directory install-files
+
+install-files:
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
 	@if [ -d docs/man ]; then \
@@ -150,9 +155,17 @@ install: all
 		install -m 644 install/tidegated.service $(DESTDIR)$(PREFIX)/lib/systemd/system/; fi
 	@if [ -f install/tidegated.example.yaml ]; then \
 		install -m 644 install/tidegated.example.yaml $(DESTDIR)$(DATADIR)/; fi
+	@if [ -d install/kubernetes ]; then \
+		install -d $(DESTDIR)$(DATADIR)/kubernetes; \
+		install -m 644 install/kubernetes/*.yaml install/kubernetes/README.md \
+			$(DESTDIR)$(DATADIR)/kubernetes/; fi
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGRAMS)))
+	rm -f $(DESTDIR)$(MANDIR)/man1/tidegate.1 $(DESTDIR)$(MANDIR)/man8/tidegated.8 \
+		$(DESTDIR)$(MANDIR)/man5/tidegate.yaml.5 \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/tidegated.service
+	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
 	rm -rf build build-san

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 pkgs=(
-	build-essential pkg-config git curl ca-certificates openssl perl python3
+	build-essential pkg-config git curl ca-certificates openssl perl python3 python3-yaml
 	libyaml-dev libevent-dev libcjson-dev libcurl4-openssl-dev libssl-dev
 	lighttpd fcgiwrap
 )

@@ -32,6 +32,10 @@ struct kobj {
 	const char *generate_name;	/* metadata.generateName, or NULL */
 	const char *namespace;		/* metadata.namespace as written, or NULL */
 	char *id;			/* "Kind/ns/name" or "Kind/name", for messages */
+	/* memo of kobj_pod_spec() (rules.c), filled on its first call */
+	int pod_spec_known;
+	const struct ynode *pod_spec;
+	const char *pod_spec_jpath;
 };
 
 struct kset {

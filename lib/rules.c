@@ -503,7 +503,26 @@ static const char *const template_kinds[] = {
 	"ReplicationController", "Job",
 };
 
+static const struct ynode *find_pod_spec(const struct kobj *o, const char **jpath_out);
+
+/*
+ * Every pod rule asks for the pod spec of every object, so the answer is
+ * remembered in the object (a memo: the object itself does not change).
+ */
 const struct ynode *kobj_pod_spec(const struct kobj *o, const char **jpath_out)
+{
+	struct kobj *memo = (struct kobj *)o;
+
+	if (!o->pod_spec_known) {
+		memo->pod_spec = find_pod_spec(o, &memo->pod_spec_jpath);
+		memo->pod_spec_known = 1;
+	}
+	if (jpath_out)
+		*jpath_out = o->pod_spec ? o->pod_spec_jpath : NULL;
+	return o->pod_spec;
+}
+
+static const struct ynode *find_pod_spec(const struct kobj *o, const char **jpath_out)
 {
 	const struct ynode *spec;
 	size_t i;

@@ -30,11 +30,4 @@ test_expect_success 'the banned-functions header stops a strcpy at compile time'
 	test_grep "sorry_strcpy_is_a_banned_function" err
 '
 
-test_expect_success 'make install lays out the programs' '
-	make -s -C "$TIDEGATE_SRC" O="$TIDEGATE_BUILD" install PREFIX=/usr DESTDIR="$TEST_DIR/root" >/dev/null &&
-	for p in tidegate tidegated tidegate-pre-receive tidegate-post-receive; do
-		test -x "$TEST_DIR/root/usr/bin/$p" || exit 1
-	done
-'
-
 test_done
