@@ -50,6 +50,9 @@ def from_openapi(out, path):
 
 def from_crds(out, path):
     import yaml  # only for CRDs; python3-yaml
+    # a bare "=" is YAML 1.1's value tag to PyYAML; Kubernetes reads a string
+    yaml.SafeLoader.add_constructor("tag:yaml.org,2002:value",
+                                    lambda loader, node: loader.construct_scalar(node))
     files = []
     if os.path.isdir(path):
         for root, _, names in os.walk(path):
