@@ -659,6 +659,7 @@ static void read_apply_result(const struct child_result *res, struct outcome *o,
 	const cJSON *objects = cJSON_GetObjectItemCaseSensitive(root, "objects"), *obj;
 	int i;
 
+	msg[0] = '\0';	/* a success says nothing more */
 	o->ok = child_ok(res);
 	if (cJSON_IsObject(counts)) {
 		o->have_counts = 1;
