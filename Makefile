@@ -117,7 +117,7 @@ check: deps
 	@$(MAKE) --no-print-directory test
 
 test: all
-	$(TEST_ENV) $(PROVE) -j$(PROVE_JOBS) --timer --exec '' $(UNIT_TESTS) $(sort $(wildcard tests/t[0-9]*.sh))
+	$(TEST_ENV) $(PROVE) -j$(PROVE_JOBS) --timer --failures --comments --exec '' $(UNIT_TESTS) $(sort $(wildcard tests/t[0-9]*.sh))
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -36,7 +36,8 @@ test_expect_success 'a sync reports pending, then success, to the GitHub statuse
 
 test_expect_success 'GitLab gets its own API shape (query parameters, PRIVATE-TOKEN)' '
 	test_wait_for "grep -q \"/api/v4/projects/platform%2Fdeploy/statuses/$C?state=success\" record" 20 &&
-	grep -q "/api/v4/projects/platform%2Fdeploy/statuses/$C?state=running&name=tidegate%2Flab" record &&
+	test_wait_for "grep -q \"/api/v4/projects/platform%2Fdeploy/statuses/$C?state=running&name=tidegate%2Flab\" record" 10 &&
+	grep -n "platform%2Fdeploy" record | head -1 | grep -q "state=running" &&
 	grep -q "\"private_token\": \"ghp_statustoken\"" record
 '
 

@@ -22,6 +22,8 @@ struct sreq {
 	struct curl_slist *headers;
 	char *body;
 	char *what;		/* "app@sha state", for the log */
+	char *app;		/* statuses of one app are sent one after another */
+	int started;		/* handed to curl (else parked behind the app's previous one) */
 	struct buf answer;
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -52,6 +54,7 @@ static void sreq_free(struct status_reporter *s, struct sreq *r)
 	curl_slist_free_all(r->headers);
 	free(r->body);
 	free(r->what);
+	free(r->app);
 	buf_release(&r->answer);
 	free(r);
 	s->in_flight--;
@@ -62,6 +65,40 @@ struct ssock {
 	struct event *ev;
 	curl_socket_t fd;
 };
+
+/*
+ * A provider keeps the status it received last: "pending" arriving after
+ * "success" would leave the commit pending. So an app's statuses go out
+ * in order, each after the one before it has been answered.
+ */
+static void sreq_start(struct status_reporter *s, struct sreq *r)
+{
+	r->started = 1;
+	if (curl_multi_add_handle(s->multi, r->easy) != CURLM_OK)
+		sreq_free(s, r);
+}
+
+static int app_busy(const struct status_reporter *s, const char *app)
+{
+	const struct sreq *r;
+
+	for (r = s->reqs; r; r = r->next)
+		if (r->started && !strcmp(r->app, app))
+			return 1;
+	return 0;
+}
+
+/* Starts the oldest parked status of app (the list holds the newest first). */
+static void start_parked(struct status_reporter *s, const char *app)
+{
+	struct sreq *r, *oldest = NULL;
+
+	for (r = s->reqs; r; r = r->next)
+		if (!r->started && !strcmp(r->app, app))
+			oldest = r;
+	if (oldest)
+		sreq_start(s, oldest);
+}
 
 static void check_done(struct status_reporter *s)
 {
@@ -89,7 +126,13 @@ static void check_done(struct status_reporter *s)
 		} else {
 			log_fields(LOGL_DEBUG, "commit status sent", "status", r->what, NULL);
 		}
-		sreq_free(s, r);
+		{
+			char *app = xstrdup(r->app);
+
+			sreq_free(s, r);
+			start_parked(s, app);
+			free(app);
+		}
 	}
 }
 
@@ -248,6 +291,7 @@ void status_post(struct status_reporter *s, const struct status_conf *conf, cons
 	buf_init(&r->answer, 64 * 1024);
 	r->easy = easy;
 	r->what = xstrfmt("%s@%.12s %s", app, sha, state_word(conf->provider, state));
+	r->app = xstrdup(app);
 	snprintf(context, sizeof(context), "tidegate/%s", app);
 	/* Providers cap descriptions at 140 characters. */
 	snprintf(desc, sizeof(desc), "%s", description ? description : "");
@@ -314,6 +358,6 @@ void status_post(struct status_reporter *s, const struct status_conf *conf, cons
 		s->reqs->prev = r;
 	s->reqs = r;
 	s->in_flight++;
-	if (curl_multi_add_handle(s->multi, easy) != CURLM_OK)
-		sreq_free(s, r);
+	if (!app_busy(s, app))
+		sreq_start(s, r);
 }

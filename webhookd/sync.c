@@ -394,13 +394,20 @@ static void last_line(const struct buf *err, char *out, size_t len)
 
 /* ---------------------------------------------------------- the steps -- */
 
-static char *mirror_path(const struct config *cfg, const char *repo_key)
+/*
+ * One mirror per app and repository: apps that follow one repository sync
+ * in parallel, and two git processes must never init or fetch into the
+ * same directory at once.
+ */
+static char *mirror_path(const struct config *cfg, const char *repo_key, const char *app)
 {
 	unsigned char md[32];
 	unsigned int mdlen = 0;
 	char hex[65];
+	char *key = xstrfmt("%s\n%s", repo_key, app);
 
-	EVP_Digest(repo_key, strlen(repo_key), md, &mdlen, EVP_sha256(), NULL);
+	EVP_Digest(key, strlen(key), md, &mdlen, EVP_sha256(), NULL);
+	free(key);
 	hex_encode(md, 16, hex);
 	return xstrfmt("%s/mirrors/%s.git", cfg->state_dir, hex);
 }
@@ -792,7 +799,7 @@ static void start_next(struct app_rt *a)
 		status_post(s->status, a->conf->status, a->name, a->current->commit,
 			    STATE_PENDING, "applying");
 	free(a->mirror);
-	a->mirror = mirror_path(s->cfg, a->conf->repo_key);
+	a->mirror = mirror_path(s->cfg, a->conf->repo_key, a->name);
 	if (build_git_env(a) < 0) {
 		fail(a, "cannot read the app's token_file");
 		return;
