@@ -123,8 +123,9 @@ test_expect_success 'an API server that stops answering mid-run: clear error (ex
 	mkdir many &&
 	for i in $(seq 1 300); do
 		printf "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c%d\n  namespace: default\ndata: {a: \"%d\"}\n---\n" $i $i
-	done >many/all.yaml &&
-	# freeze the server once the run has written its ApplySet parent
+	done >many/all.yaml || exit 1
+	# freeze the server once the run has written its ApplySet parent (in the
+	# background: only this subshell, not the lines above, is sent there)
 	(for _ in $(seq 1 400); do
 		curl -sf -o /dev/null --cacert "$SANDBOX_CA" --cert "$SANDBOX_ADMIN_CERT" \
 			--key "$SANDBOX_ADMIN_KEY" "$SANDBOX_SERVER/api/v1/namespaces/default/secrets/many" && break
