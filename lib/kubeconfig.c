@@ -1,4 +1,5 @@
 #include "kubeconfig.h"
+#include "hmac.h"
 #include "buf.h"
 #include "finding.h"
 #include "log.h"
@@ -21,55 +22,29 @@
 
 /* ---------------------------------------------------------------- base64 */
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
+/*
+ * kubeconfig *-data fields and Secret data: base64 that may be wrapped
+ * over lines. The line breaks go; lib/hmac.c's decoder does the rest.
+ */
 char *kube_base64_decode(const char *in, size_t inlen, size_t *outlen)
 {
-	char *out = xmalloc(inlen / 4 * 3 + 4);
+	char *clean = xmalloc(inlen + 1), *out;
 	size_t n = 0, i;
-	unsigned acc = 0;
-	int bits = 0, pad = 0;
+	int len;
 
-	for (i = 0; i < inlen; i++) {
-		int c = (unsigned char)in[i], v;
-
-		if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
-			continue;
-		if (c == '=') {
-			pad++;
-			continue;
-		}
-		if (pad || (v = b64val(c)) < 0) {
-			free(out);
-			return NULL;
-		}
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[n++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	if (pad > 2 || bits >= 6) {
+	for (i = 0; i < inlen; i++)
+		if (!strchr(" \n\r\t", in[i]) || !in[i])
+			clean[n++] = in[i];
+	out = xmalloc(n / 4 * 3 + 4);
+	len = base64_decode(clean, n, (unsigned char *)out, n / 4 * 3 + 3);
+	free(clean);
+	if (len < 0) {
 		free(out);
 		return NULL;
 	}
-	out[n] = '\0';
+	out[len] = '\0';
 	if (outlen)
-		*outlen = n;
+		*outlen = (size_t)len;
 	return out;
 }
 

@@ -332,28 +332,40 @@ static const struct ynode *kl_ignore(const struct ynode *ann, const char *name)
 }
 
 /*
- * Does the comma-separated list contain word (spaces around items are
- * allowed)?
+ * The next item of a comma-separated list (spaces around items allowed):
+ * its start, with *len its length; NULL at the end. *p moves past it.
  */
-static int list_has(const char *list, const char *word)
+static const char *list_next(const char **p, size_t *len)
 {
-	size_t wl = strlen(word);
-	const char *p = list;
+	const char *s, *e;
 
-	while (*p) {
-		const char *s, *e;
-
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		s = p;
-		while (*p && *p != ',')
-			p++;
-		e = p;
+	for (;;) {
+		while (**p == ' ' || **p == '\t' || **p == ',')
+			(*p)++;
+		if (!**p)
+			return NULL;
+		s = *p;
+		while (**p && **p != ',')
+			(*p)++;
+		e = *p;
 		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
 			e--;
-		if ((size_t)(e - s) == wl && !memcmp(s, word, wl))
-			return 1;
+		if (e > s) {
+			*len = (size_t)(e - s);
+			return s;
+		}
 	}
+}
+
+/* Does the comma-separated list contain word? */
+static int list_has(const char *list, const char *word)
+{
+	size_t wl = strlen(word), len;
+	const char *p = list, *s;
+
+	while ((s = list_next(&p, &len)))
+		if (len == wl && !memcmp(s, word, wl))
+			return 1;
 	return 0;
 }
 
@@ -466,23 +478,15 @@ RULE_OBJ(check_ignore_unknown_rule)
 	const struct ynode *v = ynode_get(ann, IGNORE_ANNOTATION);
 	const char *p = ynode_str(v);
 
+	const char *s;
+	size_t len;
+
 	if (!p)
 		return;
-	while (*p) {
+	while ((s = list_next(&p, &len))) {
 		char word[128];
-		const char *s, *e;
 
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		s = p;
-		while (*p && *p != ',')
-			p++;
-		e = p;
-		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-			e--;
-		if (e == s)
-			continue;
-		snprintf(word, sizeof(word), "%.*s", (int)(e - s), s);
+		snprintf(word, sizeof(word), "%.*s", (int)len, s);
 		if (!rule_find(word))
 			rule_report(ctx, o, v, ".metadata.annotations[\"" IGNORE_ANNOTATION "\"]",
 				    "%s names '%s', which is not a lint rule",

@@ -8,13 +8,7 @@
 . "$TEST_DATA/webhooks/lib.sh"
 
 wh_secrets
-git init -q --bare repo.git &&
-git clone -q repo.git work 2>/dev/null &&
-(cd work && mkdir -p k8s && for i in 1 2 3 4; do
-	echo "n: $i" >k8s/cm.yaml && git add k8s && git commit -q -m "c$i" && git rev-parse HEAD >../c$i
-done && git push -q origin main) || exit 1
-C1=$(cat c1) C2=$(cat c2) C3=$(cat c3) C4=$(cat c4)
-REPO=$TEST_DIR/repo.git
+wh_repo4 || exit 1
 wh_config conf.yaml "  - {name: web, repo: $REPO, branch: main, path: k8s, cluster: one, namespace: web, prune: true}" "limits: {fetch_retries: 2}"
 export FAKE_APPLY_LOG=$TEST_DIR/apply.log FAKE_APPLY_PIDS=$TEST_DIR/apply.pids FAKE_APPLY_ARGS=$TEST_DIR/apply.args
 test_at_exit 'for p in $(cat "$TEST_DIR/apply.pids" 2>/dev/null); do kill -9 -- -$p; done'

@@ -144,3 +144,16 @@ wh_secrets() {
 }
 
 WH_PORT=${WH_PORT:-$(test_free_port)}
+
+# A bare repository repo.git with four commits of k8s/cm.yaml, pushed from
+# the clone work/; their ids in C1..C4, the repository's path in REPO.
+wh_repo4() {
+	git init -q --bare repo.git &&
+	git clone -q repo.git work 2>/dev/null &&
+	(cd work && mkdir -p k8s && for i in 1 2 3 4; do
+		echo "n: $i" >k8s/cm.yaml && git add k8s && git commit -q -m "c$i" &&
+		git rev-parse HEAD >../c$i
+	done && git push -q origin main) || return 1
+	C1=$(cat c1) C2=$(cat c2) C3=$(cat c3) C4=$(cat c4)
+	REPO=$TEST_DIR/repo.git
+}
