@@ -50,7 +50,8 @@ ALL_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
 LIB_SRCS = $(sort $(wildcard lib/*.c))
-CLI_SRCS = $(sort $(wildcard cli/*.c))
+KUBE_SRCS = cli/kube-main.c cli/cmd-apply.c cli/cmd-schema.c
+CLI_SRCS = $(filter-out $(KUBE_SRCS),$(sort $(wildcard cli/*.c)))
 DAEMON_SRCS = $(sort $(wildcard webhookd/*.c))
 HOOK_MAINS = hooks/pre-receive.c hooks/post-receive.c
 HOOK_SRCS = $(filter-out $(HOOK_MAINS),$(sort $(wildcard hooks/*.c)))
@@ -59,11 +60,12 @@ UNIT_SRCS = $(sort $(wildcard tests/unit/t-*.c))
 LIB = $(O)/libtidegate.a
 LIB_OBJS = $(LIB_SRCS:%.c=$(O)/%.o)
 CLI_OBJS = $(CLI_SRCS:%.c=$(O)/%.o)
+KUBE_OBJS = $(KUBE_SRCS:%.c=$(O)/%.o)
 DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(O)/%.o)
 HOOK_OBJS = $(HOOK_SRCS:%.c=$(O)/%.o)
 UNIT_TESTS = $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%.t)
 
-PROGRAMS = $(O)/bin/tidegate $(O)/bin/tidegated \
+PROGRAMS = $(O)/bin/tidegate $(O)/bin/tidegate-kube $(O)/bin/tidegated \
 	$(O)/bin/tidegate-pre-receive $(O)/bin/tidegate-post-receive
 
 .PHONY: all deps check test unit-tests sandbox-build demo bench install install-files uninstall clean schemas
@@ -87,6 +89,10 @@ $(LIB): $(LIB_OBJS)
 $(O)/bin/tidegate: $(CLI_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LIBS)
+
+$(O)/bin/tidegate-kube: $(KUBE_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(KUBE_OBJS) $(LIB) $(LIBS)
 
 $(O)/bin/tidegated: $(DAEMON_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
@@ -170,5 +176,5 @@ uninstall:
 clean:
 	rm -rf build build-san
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(HOOK_OBJS:.o=.d) \
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(KUBE_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(HOOK_OBJS:.o=.d) \
 	$(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%.d) $(HOOK_MAINS:%.c=$(O)/%.d)

@@ -18,6 +18,28 @@ test_expect_success 'every program answers --version' '
 	done
 '
 
+test_expect_success 'apply, diff and schema hand over to tidegate-kube with the same arguments' '
+	tidegate apply --help >out 2>&1; test $? -le 2 &&
+	test_grep -i "applyset" out &&
+	tidegate-kube apply --help >direct 2>&1; test $? -le 2 &&
+	test_cmp direct out &&
+	tidegate schema 2>err; test $? = 2 &&
+	test_grep -i "usage" err
+'
+
+test_expect_success 'a missing tidegate-kube is a clear error (exit 2), lint still works' '
+	TIDEGATE_KUBE=$TEST_DIR/nothing-here tidegate diff x.yaml 2>err; test $? = 2 &&
+	test_grep "cannot run .*nothing-here.* for .diff." err &&
+	printf "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n" >c.yaml &&
+	TIDEGATE_KUBE=$TEST_DIR/nothing-here tidegate lint c.yaml
+'
+
+test_expect_success 'tidegate lint does not load libcurl or OpenSSL' '
+	ldd "$(command -v tidegate)" >libs &&
+	! grep -E "libcurl|libssl|libcrypto|libevent" libs &&
+	ldd "$(command -v tidegate-kube)" | grep -q libcurl
+'
+
 test_expect_success 'no product source calls system(), popen() or a shell' '
 	! grep -rnE "\b(system|popen)[[:space:]]*\(|\"(/bin/)?sh\", \"-c\"" \
 		"$TIDEGATE_SRC/lib" "$TIDEGATE_SRC/hooks" "$TIDEGATE_SRC/webhookd" "$TIDEGATE_SRC/cli" \
