@@ -316,6 +316,7 @@ int cmd_lint(int argc, char **argv)
 	char **paths;
 	int npaths = 0, i, have_conf = 0, status, stdin_used = 0;
 
+	opts.shrink = 1;	/* each file checked as it is read: memory stays flat */
 	paths = xcalloc(argc > 0 ? argc : 1, sizeof(*paths));
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = NULL;

@@ -4,7 +4,11 @@
  *
  * Every pass is linear in the objects (rules times objects for the
  * per-object rules, one hash pass for duplicates); the raw bytes of a
- * file are not kept once its tree is built.
+ * file are not kept once its tree is built. With opts.shrink, objects of
+ * the built-in API groups are checked as their file arrives and the
+ * file's tree is then cut down to what the whole-set rules read, so a
+ * large run keeps little more than metadata; custom resources and CRDs
+ * wait whole for the run, since a CRD later in the set may define them.
  */
 #include "lint.h"
 #include "lintconf.h"
@@ -21,7 +25,11 @@ struct linter {
 	struct lint_options opts;
 	struct yaml_limits limits;
 	struct kset set;
-	struct findings fs;	/* from parsing, until the run */
+	struct findings fs;	/* from parsing and early checks, until the run */
+	struct schema_store *st;	/* opened on first need */
+	int st_failed;
+	struct rule_ctx ctx;	/* target version, namespace policy */
+	enum severity *sev;	/* each rule's severity after configuration */
 	int strict;
 	int ran;
 };
@@ -58,12 +66,20 @@ struct linter *linter_new(const struct lint_options *opts)
 	return l;
 }
 
+static void check_early(struct linter *l, size_t file, size_t from);
+
 int linter_add(struct linter *l, const char *path, const char *data, size_t len)
 {
+	size_t file = l->set.nfiles, from = l->set.nobjs;
+	int ret;
+
 	if (l->opts.config && !lint_config_path_selected(l->opts.config, path))
 		return 0;
-	return kset_add_file(&l->set, path, data, len, &l->limits,
-			     l->strict ? SEV_ERROR : SEV_INFO, &l->fs);
+	ret = kset_add_file(&l->set, path, data, len, &l->limits,
+			    l->strict ? SEV_ERROR : SEV_INFO, &l->fs);
+	if (l->opts.shrink && !l->ran)
+		check_early(l, file, from);
+	return ret;
 }
 
 const struct kset *linter_objects(const struct linter *l)
@@ -174,81 +190,167 @@ static void apply_ignores(const struct kset *set, struct findings *fs)
 	}
 }
 
-static void run_rules(struct linter *l, struct schema_store *st, struct findings *fs)
+/* The schema store, opened on first need; NULL when it cannot be. */
+static struct schema_store *store(struct linter *l)
+{
+	if (!l->st && !l->st_failed) {
+		l->st = schema_store_new(l->opts.schema_dir);
+		if (!l->st)
+			l->st_failed = 1;
+	}
+	return l->st;
+}
+
+/* Target version, namespace policy and rule severities, once. */
+static void prepare_rules(struct linter *l)
 {
 	const struct lint_config *c = l->opts.config;
 	const struct rule *rules;
-	size_t nrules, i, j;
-	struct rule_ctx ctx;
 	const char *kv = l->opts.kube_version;
+	size_t nrules, i;
 
-	memset(&ctx, 0, sizeof(ctx));
+	if (l->sev)
+		return;
+	memset(&l->ctx, 0, sizeof(l->ctx));
 	if (!kv && c)
 		kv = c->kube_version;
-	if (!kv)
-		kv = schema_store_kube_version(st);
-	if (parse_version(kv, &ctx.kube_major, &ctx.kube_minor) < 0) {
-		ctx.kube_major = 0;
-		ctx.kube_minor = 0;
+	if (!kv && l->st)
+		kv = schema_store_kube_version(l->st);
+	if (parse_version(kv, &l->ctx.kube_major, &l->ctx.kube_minor) < 0) {
+		l->ctx.kube_major = 0;
+		l->ctx.kube_minor = 0;
 	}
-	ctx.require_namespace = c && c->require_namespace == 1;
+	l->ctx.require_namespace = c && c->require_namespace == 1;
+	rules = rules_all(&nrules);
+	l->sev = xcalloc(nrules ? nrules : 1, sizeof(*l->sev));
+	for (i = 0; i < nrules; i++)
+		l->sev[i] = lint_config_severity(c, rules[i].id, rules[i].sev);
+}
+
+/* Schema, scope and per-object rules for one object. */
+static void check_object(struct linter *l, struct kobj *o, struct findings *fs)
+{
+	const struct rule *rules;
+	struct rule_ctx ctx = l->ctx;
+	size_t nrules, i;
+
+	schema_validate(l->st, o, l->strict, fs);
+	if (o->namespace && !kind_is_cluster_scoped(o->group, o->kind) &&
+	    schema_store_namespaced(l->st, o->group, o->version, o->kind) == 0) {
+		const struct ynode *at = kobj_node(o, "metadata.namespace");
+		struct finding *f = findings_add(fs, o->path, at->line, at->col, SEV_WARNING,
+			"namespace-on-cluster-scoped",
+			"remove metadata.namespace: the object is cluster-scoped",
+			"%s is cluster-scoped but sets namespace \"%s\"", o->kind, o->namespace);
+
+		if (f) {
+			f->jpath = xstrdup(".metadata.namespace");
+			f->object = xstrdup(o->id);
+		}
+	}
 	ctx.fs = fs;
 	rules = rules_all(&nrules);
 	for (i = 0; i < nrules; i++) {
-		const struct rule *r = &rules[i];
-
-		ctx.rule = r;
-		ctx.sev = lint_config_severity(c, r->id, r->sev);
-		if (ctx.sev == SEV_OFF)
+		if (l->sev[i] == SEV_OFF || !rules[i].check_obj)
 			continue;
-		if (r->check_obj)
-			for (j = 0; j < l->set.nobjs; j++)
-				r->check_obj(&ctx, &l->set.objs[j]);
-		if (r->check_set)
-			r->check_set(&ctx, &l->set);
+		ctx.rule = &rules[i];
+		ctx.sev = l->sev[i];
+		rules[i].check_obj(&ctx, o);
 	}
+	o->checked = 1;
+}
+
+/*
+ * API groups served by Kubernetes itself: no CustomResourceDefinition
+ * can define their kinds, so a schema found for them now is final.
+ */
+static int builtin_group(const char *g)
+{
+	static const char *const groups[] = {
+		"admissionregistration.k8s.io", "apiextensions.k8s.io", "apiregistration.k8s.io",
+		"authentication.k8s.io", "authorization.k8s.io", "certificates.k8s.io",
+		"coordination.k8s.io", "discovery.k8s.io", "events.k8s.io",
+		"flowcontrol.apiserver.k8s.io", "internal.apiserver.k8s.io", "networking.k8s.io",
+		"node.k8s.io", "rbac.authorization.k8s.io", "resource.k8s.io",
+		"scheduling.k8s.io", "storage.k8s.io", "storagemigration.k8s.io",
+	};
+	size_t i;
+
+	if (!g)
+		return 0;
+	if (!strchr(g, '.'))
+		return 1;	/* a CRD's group always has a dot */
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		if (!strcmp(g, groups[i]))
+			return 1;
+	return 0;
+}
+
+/*
+ * Checks the objects [from, nobjs) of file number `file` now when their
+ * schemas cannot come from a CRD still to be added, and cuts the file's
+ * tree down when nothing in it waits for the run.
+ */
+static void check_early(struct linter *l, size_t file, size_t from)
+{
+	size_t i;
+	int all = 1;
+
+	if (l->set.nobjs == from || !store(l))
+		return;		/* nothing kept; or the run reports the schema failure */
+	prepare_rules(l);
+	for (i = from; i < l->set.nobjs; i++) {
+		struct kobj *o = &l->set.objs[i];
+
+		if (!builtin_group(o->group)) {
+			all = 0;
+			continue;
+		}
+		check_object(l, o, &l->fs);
+		if (is_crd(o))
+			all = 0;	/* the store reads its schema at the run */
+	}
+	if (all)
+		kset_shrink_file(&l->set, file, from, l->set.nobjs, rules_set_keep());
 }
 
 int linter_run(struct linter *l, struct findings *out)
 {
-	struct schema_store *st;
 	struct findings fs = FINDINGS_INIT;
-	size_t i;
+	const struct rule *rules;
+	struct rule_ctx ctx;
+	size_t i, nrules;
 
 	if (l->ran) {
 		findings_sort(out);
 		return 0;
 	}
 	l->ran = 1;
-	st = schema_store_new(l->opts.schema_dir);
-	if (!st)
+	if (!store(l))
 		return error("cannot load schemas from '%s'",
 			     l->opts.schema_dir ? l->opts.schema_dir : "(bundled)");
+	prepare_rules(l);
 	fs.max = 1000000;
 	for (i = 0; i < l->set.nobjs; i++)
 		if (is_crd(&l->set.objs[i]))
-			schema_store_add_crd(st, &l->set.objs[i], &fs);
-	for (i = 0; i < l->set.nobjs; i++) {
-		const struct kobj *o = &l->set.objs[i];
-
-		schema_validate(st, o, l->strict, &fs);
-		if (o->namespace && !kind_is_cluster_scoped(o->group, o->kind) &&
-		    schema_store_namespaced(st, o->group, o->version, o->kind) == 0) {
-			const struct ynode *at = kobj_node(o, "metadata.namespace");
-			struct finding *f = findings_add(&fs, o->path, at->line, at->col, SEV_WARNING,
-				"namespace-on-cluster-scoped",
-				"remove metadata.namespace: the object is cluster-scoped",
-				"%s is cluster-scoped but sets namespace \"%s\"", o->kind, o->namespace);
-
-			if (f) {
-				f->jpath = xstrdup(".metadata.namespace");
-				f->object = xstrdup(o->id);
-			}
-		}
+			schema_store_add_crd(l->st, &l->set.objs[i], &fs);
+	for (i = 0; i < l->set.nobjs; i++)
+		if (!l->set.objs[i].checked)
+			check_object(l, &l->set.objs[i], &fs);
+	ctx = l->ctx;
+	ctx.fs = &fs;
+	rules = rules_all(&nrules);
+	for (i = 0; i < nrules; i++) {
+		if (l->sev[i] == SEV_OFF || !rules[i].check_set)
+			continue;
+		ctx.rule = &rules[i];
+		ctx.sev = l->sev[i];
+		rules[i].check_set(&ctx, &l->set);
 	}
-	run_rules(l, st, &fs);
 	kset_check_duplicates(&l->set, &fs);
-	schema_store_free(st);
+	schema_store_free(l->st);
+	l->st = NULL;
+	l->st_failed = 1;	/* no later use */
 
 	findings_move(&fs, &l->fs);	/* parse findings join the rest */
 	apply_config(l->opts.config, &fs);
@@ -264,5 +366,7 @@ void linter_free(struct linter *l)
 		return;
 	kset_release(&l->set);
 	findings_release(&l->fs);
+	schema_store_free(l->st);
+	free(l->sev);
 	free(l);
 }

@@ -28,8 +28,15 @@ struct lint_options {
 	int strict;			/* skips become errors; kinds with no schema are errors */
 	const struct lint_config *config;	/* NULL for defaults */
 	struct yaml_limits limits;
+	/*
+	 * 1 (lint, hooks): each object is checked as its file is added and
+	 * only what the whole-set checks read is kept, so memory does not grow
+	 * with the size of the files. 0 (apply): every tree is kept whole for
+	 * linter_objects().
+	 */
+	int shrink;
 };
-#define LINT_OPTIONS_INIT { NULL, NULL, 0, NULL, { 0, 0, 0, 0, 0 } }
+#define LINT_OPTIONS_INIT { NULL, NULL, 0, NULL, { 0, 0, 0, 0, 0 }, 0 }
 
 struct linter;
 
@@ -43,7 +50,10 @@ int linter_add(struct linter *l, const char *path, const char *data, size_t len)
  * could not (bad schema directory, ...).
  */
 int linter_run(struct linter *l, struct findings *out);
-/* The objects added so far (for apply, which runs the engine first). */
+/*
+ * The objects added so far (for apply, which runs the engine first);
+ * with shrink set, their trees hold only what rules_set_keep() names.
+ */
 const struct kset *linter_objects(const struct linter *l);
 void linter_free(struct linter *l);
 

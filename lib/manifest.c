@@ -818,6 +818,31 @@ void kset_check_duplicates(const struct kset *set, struct findings *fs)
 	free(slots);
 }
 
+void kset_shrink_file(struct kset *set, size_t file, size_t from, size_t to,
+		      const struct yprune *keep)
+{
+	size_t i;
+
+	if (file >= set->nfiles)
+		return;
+	if (!set->kept)
+		set->kept = yarena_new();
+	for (i = from; i < to && i < set->nobjs; i++) {
+		struct kobj *o = &set->objs[i];
+
+		o->root = ynode_copy(set->kept, o->root, keep);
+		o->api_version = yarena_strdup(set->kept, o->api_version);
+		o->kind = yarena_strdup(set->kept, o->kind);
+		o->name = yarena_strdup(set->kept, o->name);
+		o->generate_name = yarena_strdup(set->kept, o->generate_name);
+		o->namespace = yarena_strdup(set->kept, o->namespace);
+		o->pod_spec_known = 0;	/* the memo pointed into the old tree */
+		o->pod_spec = NULL;
+		o->pod_spec_jpath = NULL;
+	}
+	yfile_drop_tree(&set->files[file]);
+}
+
 void kset_release(struct kset *set)
 {
 	size_t i;
@@ -828,6 +853,7 @@ void kset_release(struct kset *set)
 	for (i = 0; i < set->nfiles; i++)
 		yfile_release(&set->files[i]);
 	free(set->files);
+	yarena_free(set->kept);
 	memset(set, 0, sizeof(*set));
 }
 

@@ -36,6 +36,7 @@ struct kobj {
 	int pod_spec_known;
 	const struct ynode *pod_spec;
 	const char *pod_spec_jpath;
+	int checked;			/* schema and per-object rules done (lint.c) */
 };
 
 struct kset {
@@ -45,8 +46,9 @@ struct kset {
 	size_t nobjs, alloc_objs;
 	size_t skipped;			/* documents skipped (not objects, templates) */
 	size_t empty_docs;
+	struct yarena *kept;		/* trees kept by kset_shrink_file() */
 };
-#define KSET_INIT { NULL, 0, 0, NULL, 0, 0, 0, 0 }
+#define KSET_INIT { NULL, 0, 0, NULL, 0, 0, 0, 0, NULL }
 
 /*
  * Parses one file's bytes and adds its objects to the set; structural
@@ -58,6 +60,15 @@ struct kset {
 int kset_add_file(struct kset *set, const char *path, const char *data, size_t len,
 		  const struct yaml_limits *lim, enum severity skip_sev,
 		  struct findings *fs);
+/*
+ * Replaces the trees of objects [from, to) (all from file number `file`)
+ * with copies holding only what `keep` names, and frees the file's tree.
+ * For runs that check each object when its file arrives and keep only
+ * what the checks over the whole set read, so memory stays small however
+ * many files there are. The objects' strings and positions stay valid.
+ */
+void kset_shrink_file(struct kset *set, size_t file, size_t from, size_t to,
+		      const struct yprune *keep);
 /* Reports objects with the same group, kind, namespace and name ("duplicate-object"). */
 void kset_check_duplicates(const struct kset *set, struct findings *fs);
 void kset_release(struct kset *set);

@@ -17,6 +17,44 @@
 #define KL_IGNORE_PREFIX "ignore-check.kube-linter.io/"
 #define KL_IGNORE_ALL "kube-linter.io/ignore-all"
 
+/* Keep in step with what the RULE_SET checks and kobj_pod_spec() read. */
+static const struct yprune keep_container[] = {
+	{ "name", NULL }, { "ports", NULL }, { "restartPolicy", NULL }, { NULL, NULL },
+};
+static const struct yprune keep_pod_spec[] = {
+	{ "containers", keep_container },
+	{ "initContainers", keep_container },
+	{ "ephemeralContainers", keep_container },
+	{ NULL, NULL },
+};
+static const struct yprune keep_template[] = {
+	{ "metadata", NULL }, { "spec", keep_pod_spec }, { NULL, NULL },
+};
+static const struct yprune keep_job_spec[] = {
+	{ "template", keep_template }, { NULL, NULL },
+};
+static const struct yprune keep_job_template[] = {
+	{ "spec", keep_job_spec }, { NULL, NULL },
+};
+static const struct yprune keep_spec[] = {
+	{ "selector", NULL }, { "type", NULL }, { "ports", NULL }, { "replicas", NULL },
+	{ "scaleTargetRef", NULL }, { "template", keep_template },
+	{ "jobTemplate", keep_job_template },
+	{ "containers", keep_container }, { "initContainers", keep_container },
+	{ "ephemeralContainers", keep_container },
+	{ NULL, NULL },
+};
+static const struct yprune keep_object[] = {
+	{ "apiVersion", NULL }, { "kind", NULL }, { "metadata", NULL },
+	{ "spec", keep_spec }, { "template", keep_template },
+	{ NULL, NULL },
+};
+
+const struct yprune *rules_set_keep(void)
+{
+	return keep_object;
+}
+
 /* Sorted by id (t-rules checks it). */
 static const struct rule rule_table[] = {
 	{ "automount-service-account-token", SEV_INFO,

@@ -33,6 +33,14 @@ struct rule {
 	void (*check_set)(const struct rule_ctx *ctx, const struct kset *set);
 };
 
+/*
+ * What the whole-set rules (and ignores and reports) read of an object:
+ * metadata, selectors, ports, replicas, autoscaler targets, and the pod
+ * template's labels and container ports. A run that checks objects one
+ * file at a time keeps only this of each object (kset_shrink_file()).
+ */
+const struct yprune *rules_set_keep(void);
+
 /* All rules, sorted by id. */
 const struct rule *rules_all(size_t *n);
 const struct rule *rule_find(const char *id);

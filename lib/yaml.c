@@ -266,6 +266,83 @@ const char *ynode_yaml11(const struct ynode *n)
 	return NULL;
 }
 
+static int key_is(const struct ynode *k, const char *key, size_t len);
+
+struct yarena *yarena_new(void)
+{
+	return xcalloc(1, sizeof(struct yarena));
+}
+
+void yarena_free(struct yarena *a)
+{
+	arena_free(a);
+}
+
+const char *yarena_strdup(struct yarena *a, const char *s)
+{
+	return s ? arena_strndup(a, s, strlen(s)) : NULL;
+}
+
+static const struct yprune *prune_find(const struct yprune *keep, const struct ynode *k, int *found)
+{
+	*found = 0;
+	if (!k || k->kind != YN_SCALAR)
+		return NULL;
+	for (; keep->key; keep++)
+		if (key_is(k, keep->key, strlen(keep->key))) {
+			*found = 1;
+			return keep->sub;
+		}
+	return NULL;
+}
+
+struct ynode *ynode_copy(struct yarena *a, const struct ynode *n, const struct yprune *keep)
+{
+	struct ynode *c;
+	size_t i, m = 0;
+
+	if (!n)
+		return NULL;
+	c = arena_alloc(a, sizeof(*c));
+	*c = *n;
+	c->kids = NULL;
+	c->n = 0;
+	if (n->tag)
+		c->tag = arena_strndup(a, n->tag, strlen(n->tag));
+	if (n->kind == YN_SCALAR) {
+		c->str = n->str ? arena_strndup(a, n->str, n->len) : NULL;
+		return c;
+	}
+	if (n->kind == YN_SEQ) {
+		c->kids = arena_alloc(a, (n->n ? n->n : 1) * sizeof(*c->kids));
+		for (i = 0; i < n->n; i++)
+			c->kids[i] = ynode_copy(a, n->kids[i], keep);
+		c->n = n->n;
+		return c;
+	}
+	for (i = 0; i < n->n; i++) {
+		int found = 1;
+
+		if (keep)
+			prune_find(keep, n->kids[2 * i], &found);
+		m += found;
+	}
+	c->kids = arena_alloc(a, (m ? 2 * m : 1) * sizeof(*c->kids));
+	for (i = 0; i < n->n; i++) {
+		const struct yprune *sub = NULL;
+		int found = 1;
+
+		if (keep)
+			sub = prune_find(keep, n->kids[2 * i], &found);
+		if (!found)
+			continue;
+		c->kids[2 * c->n] = ynode_copy(a, n->kids[2 * i], NULL);
+		c->kids[2 * c->n + 1] = ynode_copy(a, n->kids[2 * i + 1], sub);
+		c->n++;
+	}
+	return c;
+}
+
 /* ---- accessors ------------------------------------------------------ */
 
 static int key_is(const struct ynode *k, const char *key, size_t len)

@@ -100,6 +100,25 @@ void yfile_release(struct yfile *f);
 /* Frees the documents and nodes but keeps path, failed and is_template. */
 void yfile_drop_tree(struct yfile *f);
 
+/*
+ * Trees that outlive their file: a standalone arena and a copy of a
+ * node into it that keeps only the parts a caller names. A struct
+ * yprune list is ended by a NULL key; an entry's sub NULL keeps the
+ * whole value, else the value is copied with sub applied. On a map the
+ * list selects keys; a sequence applies the same list to each item;
+ * scalars are copied as they are. A NULL list copies everything.
+ * Positions, tags and scalar types are kept.
+ */
+struct yprune {
+	const char *key;
+	const struct yprune *sub;
+};
+struct yarena *yarena_new(void);
+void yarena_free(struct yarena *a);
+/* A copy of s in a (NULL for NULL). */
+const char *yarena_strdup(struct yarena *a, const char *s);
+struct ynode *ynode_copy(struct yarena *a, const struct ynode *n, const struct yprune *keep);
+
 /* The value for key in a map, or NULL (also when map is not a map). */
 const struct ynode *ynode_get(const struct ynode *map, const char *key);
 /* The key node for key in a map (for positions), or NULL. */

@@ -11,6 +11,7 @@
 #include "lintconf.h"
 #include "xalloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,9 +163,108 @@ static void test_garbled(void)
 	free(copy);
 }
 
+/* Files whose findings need the whole set: a Service and its workloads in
+ * other files, an autoscaler, a custom resource before its CRD,
+ * duplicates, ignores, a CronJob and a Pod. */
+static const char *const set_files[][2] = {
+	{ "a/svc.yaml",
+	  "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\n"
+	  "spec:\n  selector: {app: web}\n  ports: [{port: 80, targetPort: http}, {port: 81, targetPort: nope}]\n"
+	  "---\napiVersion: v1\nkind: Service\nmetadata: {name: lost, namespace: shop}\n"
+	  "spec:\n  selector: {app: nobody}\n  ports: [{port: 80}]\n"
+	  "---\napiVersion: v1\nkind: Service\nmetadata: {name: cron, namespace: jobs}\n"
+	  "spec:\n  selector: {app: cron}\n  ports: [{port: 80, targetPort: metrics}]\n" },
+	{ "a/cr.yaml",
+	  "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nspec: {size: three}\n" },
+	{ "b/deploy.yaml",
+	  "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\n"
+	  "  annotations: {tidegate.io/ignore: latest-tag, tidegate.io/ignore-reason: pinned by digest later}\n"
+	  "spec:\n  replicas: 3\n  selector: {matchLabels: {app: web}}\n"
+	  "  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n"
+	  "      - name: web\n        image: nginx:latest\n        ports: [{name: http, containerPort: 80}]\n"
+	  "        bogus: 1\n"
+	  "---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n"
+	  "metadata: {name: web, namespace: shop}\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n"
+	  "  minReplicas: 1\n  maxReplicas: 3\n" },
+	{ "b/cron.yaml",
+	  "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c, namespace: jobs}\n"
+	  "spec:\n  schedule: '* * * * *'\n  jobTemplate:\n    spec:\n      template:\n"
+	  "        metadata: {labels: {app: cron}}\n        spec:\n          restartPolicy: Never\n"
+	  "          containers: [{name: c, image: busybox:1.36, ports: [{name: metrics, containerPort: 9}]}]\n"
+	  "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: jobs, labels: {app: cron}}\n"
+	  "spec: {containers: [{name: p, image: busybox:1.36}]}\n" },
+	{ "c/dup.yaml",
+	  "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n"
+	  "spec:\n  selector: {matchLabels: {app: other}}\n  template:\n    metadata: {labels: {app: other}}\n"
+	  "    spec: {containers: [{name: x, image: nginx:1.27}]}\n" },
+	{ "c/crd.yaml",
+	  "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+	  "metadata: {name: widgets.example.com}\nspec:\n  group: example.com\n  scope: Cluster\n"
+	  "  names: {kind: Widget, plural: widgets}\n  versions:\n  - name: v1\n    served: true\n"
+	  "    storage: true\n    schema:\n      openAPIV3Schema:\n        type: object\n"
+	  "        properties:\n          spec:\n            type: object\n"
+	  "            properties: {size: {type: integer}}\n" },
+};
+
+static void run_set(int shrink, struct findings *fs)
+{
+	struct lint_options opts = LINT_OPTIONS_INIT;
+	struct linter *l;
+	size_t i;
+
+	opts.shrink = shrink;
+	l = linter_new(&opts);
+	for (i = 0; i < sizeof(set_files) / sizeof(set_files[0]); i++)
+		linter_add(l, set_files[i][0], set_files[i][1], strlen(set_files[i][1]));
+	linter_run(l, fs);
+	linter_free(l);
+}
+
+static int same_finding(const struct finding *a, const struct finding *b)
+{
+	return !strcmp(a->path, b->path) && a->line == b->line && a->col == b->col &&
+		a->sev == b->sev && !strcmp(a->rule, b->rule) && !strcmp(a->msg, b->msg) &&
+		a->ignored == b->ignored && !a->jpath == !b->jpath &&
+		(!a->jpath || !strcmp(a->jpath, b->jpath));
+}
+
+static void test_shrink(void)
+{
+	struct findings whole = FINDINGS_INIT, shrunk = FINDINGS_INIT;
+	size_t i, same = 1;
+
+	run_set(0, &whole);
+	run_set(1, &shrunk);
+	/* the set rules must have had something to say, or the comparison proves little */
+	ok(count_rule(&whole, "service-target-port") == 1, "targetPort 'nope' found with whole trees");
+	ok(count_rule(&whole, "dangling-service") == 1, "the Service selecting nobody found");
+	ok(count_rule(&whole, "replicas-with-hpa") == 1, "replicas beside an autoscaler found");
+	ok(count_rule(&whole, "duplicate-object") >= 1, "the duplicate Deployment found");
+	ok(count_rule(&whole, "schema-type") >= 1, "the Widget checked against the later CRD");
+	is_int(shrunk.n, whole.n, "checking each file on arrival finds as many findings");
+	for (i = 0; i < whole.n && i < shrunk.n; i++)
+		if (!same_finding(&whole.v[i], &shrunk.v[i])) {
+			char msg[512];
+
+			snprintf(msg, sizeof(msg), "differs: %s:%u:%u %s / %s:%u:%u %s",
+				 whole.v[i].path, whole.v[i].line, whole.v[i].col, whole.v[i].rule,
+				 shrunk.v[i].path, shrunk.v[i].line, shrunk.v[i].col, shrunk.v[i].rule);
+			diag(msg);
+			same = 0;
+		}
+	ok(same, "... and the same ones, at the same places");
+	is_int(count_rule(&shrunk, "latest-tag"), 1, "the ignored latest tag is still reported (as ignored)");
+	for (i = 0; i < shrunk.n; i++)
+		if (!strcmp(shrunk.v[i].rule, "latest-tag"))
+			ok(shrunk.v[i].ignored, "and carries the ignore from the shrunk object");
+	findings_release(&whole);
+	findings_release(&shrunk);
+}
+
 int main(void)
 {
 	test_basic();
+	test_shrink();
 	test_config();
 	test_ignores();
 	test_garbled();
