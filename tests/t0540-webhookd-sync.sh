@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# tidegated syncs an accepted push: fetch into a mirror, apply, record state,
+# tidegated syncs an accepted push: read the commit from the app's repository
+# when it is on this host (else fetch it into a mirror), apply, record state,
 # audit and metrics; pushes to a busy app coalesce (newest wins); SIGTERM lets a
 # running sync finish; a commit not yet fetchable is retried. The apply step here is
 # tests/data/webhooks/fake-tidegate (these tests are about the daemon, not the
@@ -18,7 +19,7 @@ push() {	# push COMMIT DELIVERY
 	wh_generic ev.json "$2"
 }
 
-test_expect_success 'a push is fetched into the mirror and applied; state and audit recorded' '
+test_expect_success 'a push to a local repository is applied from it; state and audit recorded' '
 	wh_start conf.yaml &&
 	test "$(push $C2 d-1)" = 202 &&
 	test_wait_for "grep -q \"done web $C2\" apply.log" 20 &&
@@ -28,11 +29,11 @@ test_expect_success 'a push is fetched into the mirror and applied; state and au
 	test_grep "\"configured\":2" state/apps/web.json &&
 	test_wait_for "grep -q \"\\\"commit\\\":\\\"$C2\\\"\" state/audit.log" 5 &&
 	test_grep "\"pusher\":\"alice\"" state/audit.log &&
-	git --git-dir=$(ls -d state/mirrors/*.git) cat-file -e "$C2^{commit}"
+	! test -d state/mirrors
 '
 
 test_expect_success 'the apply command got the documented arguments' '
-	test_grep -- "apply --git-dir $TEST_DIR/state/mirrors/[0-9a-f]*.git --rev $C2 --applyset web --force-conflicts --format json --kubeconfig $TEST_DIR/one.kubeconfig -n web --prune k8s" apply.args
+	test_grep -- "apply --git-dir $REPO --rev $C2 --applyset web --force-conflicts --format json --kubeconfig $TEST_DIR/one.kubeconfig -n web --prune k8s" apply.args
 '
 
 test_expect_success 'pushes to a busy app coalesce: the newest commit wins' '
@@ -65,14 +66,24 @@ test_expect_success 'SIGTERM waits for the running sync, then exits 0' '
 '
 
 test_expect_success 'a commit that is not in the repository yet is fetched on a retry' '
-	: >apply.log &&
+	: >apply.log && : >apply.args &&
 	(cd work && echo "n: 5" >k8s/cm.yaml && git commit -q -am c5 && git rev-parse HEAD >../c5) &&
 	C5=$(cat c5) &&
 	wh_start conf.yaml &&
 	test "$(push $C5 d-8)" = 202 &&
 	sleep 0.5 && (cd work && git push -q origin main) &&
 	test_wait_for "grep -q \"done web $C5\" apply.log" 20 &&
-	test_grep "commit not fetchable yet; retrying" "$TEST_DIR/tidegated.log"
+	test_grep "commit not fetchable yet; retrying" "$TEST_DIR/tidegated.log" &&
+	test_grep -- "--git-dir $TEST_DIR/state/mirrors/[0-9a-f]*.git --rev $C5" apply.args &&
+	git --git-dir=$(ls -d state/mirrors/*.git) cat-file -e "$C5^{commit}"
+'
+
+test_expect_success 'a packed commit of a local repository is found by git, not fetched' '
+	: >apply.log && : >apply.args &&
+	git --git-dir=$REPO gc -q && ! test -e $REPO/objects/${C3:0:2}/${C3:2} &&
+	test "$(push $C3 d-11)" = 202 &&
+	test_wait_for "grep -q \"done web $C3\" apply.log" 20 &&
+	test_grep -- "--git-dir $REPO --rev $C3" apply.args
 '
 
 test_expect_success 'a commit that never appears fails the sync, recorded as failed' '

@@ -31,6 +31,7 @@ extern char **environ;
 
 enum step {
 	STEP_IDLE,
+	STEP_LOCAL,
 	STEP_INIT,
 	STEP_FETCH,
 	STEP_FETCH_REF,
@@ -52,6 +53,8 @@ struct app_rt {
 	int attempt;
 	long long started_ms;
 	char *mirror;
+	char *local;			/* the app's repository when it is on this host, else NULL */
+	const char *gitdir;		/* where the apply reads the commit: local or mirror */
 	char **env;			/* for git children; may hold a token */
 	struct event *retry_ev;
 	struct app_rt *next;
@@ -71,8 +74,13 @@ struct syncer {
 	struct status_reporter *status;
 };
 
+static const char *const step_names[] = {
+	"idle", "local check", "init", "fetch", "fetch ref", "check", "apply",
+};
+
 static void step_run(struct app_rt *a);
 static void start_next(struct app_rt *a);
+static void start_mirror(struct app_rt *a);
 static void stop_orphan(const struct syncer *s, const char *app);
 
 static void job_free(struct job *j)
@@ -174,6 +182,7 @@ void syncer_free(struct syncer *s)
 			event_free(a->retry_ev);
 		env_free(a->env);
 		free(a->mirror);
+		free(a->local);
 		free(a->name);
 		free(a);
 	}
@@ -478,6 +487,57 @@ static int build_git_env(struct app_rt *a)
 	return 0;
 }
 
+/*
+ * The app's repository as a directory on this host: an absolute path or
+ * a file:// URL naming a bare repository or a work tree's .git. A push
+ * there has its commit there already, so a sync reads it in place and
+ * saves a fetch (upload-pack, pack-objects, index-pack, a connectivity
+ * check) into the mirror. NULL for anything else, which is fetched.
+ */
+static char *local_repo(const char *repo)
+{
+	static const char *const layouts[] = { "", "/.git" };
+	struct stat st;
+	size_t i;
+
+	if (!strncmp(repo, "file://", 7))
+		repo += 7;
+	if (repo[0] != '/' || strchr(repo, '%'))
+		return NULL;
+	for (i = 0; i < 2; i++) {
+		char *head = xstrfmt("%s%s/HEAD", repo, layouts[i]);
+		int ok = stat(head, &st) == 0 && S_ISREG(st.st_mode);
+
+		free(head);
+		if (ok)
+			return xstrfmt("%s%s", repo, layouts[i]);
+	}
+	return NULL;
+}
+
+/*
+ * 1 when gitdir has commit as a loose object: what a push of fewer than
+ * receive.unpackLimit objects leaves. Else `git cat-file -e` decides
+ * (packs, alternates).
+ */
+static int has_loose_object(const char *gitdir, const char *commit)
+{
+	size_t n = strlen(commit), i;
+	struct stat st;
+	char *path;
+	int ok;
+
+	if (n != 40 && n != 64)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((commit[i] >= '0' && commit[i] <= '9') || (commit[i] >= 'a' && commit[i] <= 'f')))
+			return 0;
+	path = xstrfmt("%s/objects/%.2s/%s", gitdir, commit, commit + 2);
+	ok = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	free(path);
+	return ok;
+}
+
 static void on_child(struct child_result *res, void *arg);
 
 static char *child_file(const struct syncer *s, const char *app)
@@ -581,6 +641,15 @@ static void step_run(struct app_rt *a)
 
 	snprintf(gitdir, sizeof(gitdir), "--git-dir=%s", a->mirror);
 	switch (a->step) {
+	case STEP_LOCAL: {
+		char obj[200], localdir[4200];
+		const char *argv[] = { cfg->git, localdir, "cat-file", "-e", obj, NULL };
+
+		snprintf(localdir, sizeof(localdir), "--git-dir=%s", a->local);
+		snprintf(obj, sizeof(obj), "%s^{commit}", a->current->commit);
+		run(a, argv, 30000, 1);
+		break;
+	}
 	case STEP_INIT: {
 		const char *argv[] = { cfg->git, "init", "--bare", "-q", a->mirror, NULL };
 
@@ -624,7 +693,7 @@ static void step_run(struct app_rt *a)
 		argv[n++] = cfg->tidegate;
 		argv[n++] = "apply";
 		argv[n++] = "--git-dir";
-		argv[n++] = a->mirror;
+		argv[n++] = a->gitdir;
 		argv[n++] = "--rev";
 		argv[n++] = a->current->commit;
 		argv[n++] = "--applyset";
@@ -719,11 +788,30 @@ static void on_child(struct child_result *res, void *arg)
 	struct outcome o;
 
 	memset(&o, 0, sizeof(o));
+	if (log_get_level() >= LOGL_DEBUG) {
+		char dur[32];
+
+		snprintf(dur, sizeof(dur), "%lld", res->duration_ms);
+		log_fields(LOGL_DEBUG, "sync step done", "app", a->name, "step",
+			   step_names[a->step], "ok", child_ok(res) ? "yes" : "no",
+			   "duration_ms", dur, NULL);
+	}
 	if (!a->conf && a->step != STEP_APPLY) {
 		fail(a, "the app was removed from the configuration");
 		return;
 	}
 	switch (a->step) {
+	case STEP_LOCAL:
+		if (child_ok(res)) {
+			a->gitdir = a->local;
+			a->step = STEP_APPLY;
+			break;
+		}
+		last_line(&res->err, line, sizeof(line));
+		log_fields(LOGL_DEBUG, "commit not in the local repository; fetching it", "app",
+			   a->name, "error", line, NULL);
+		start_mirror(a);
+		return;
 	case STEP_INIT:
 		if (!child_ok(res)) {
 			last_line(&res->err, line, sizeof(line));
@@ -735,6 +823,7 @@ static void on_child(struct child_result *res, void *arg)
 		break;
 	case STEP_FETCH:
 		if (child_ok(res)) {
+			a->gitdir = a->mirror;
 			a->step = STEP_APPLY;
 		} else {
 			last_line(&res->err, line, sizeof(line));
@@ -750,6 +839,7 @@ static void on_child(struct child_result *res, void *arg)
 			break;
 		}
 		if (child_ok(res)) {
+			a->gitdir = a->mirror;
 			a->step = STEP_APPLY;
 			break;
 		}
@@ -780,11 +870,28 @@ static void on_child(struct child_result *res, void *arg)
 	step_run(a);
 }
 
+/* Fetches into the app's mirror (created first when missing). */
+static void start_mirror(struct app_rt *a)
+{
+	char head[4300];
+	struct stat st;
+
+	snprintf(head, sizeof(head), "%s/HEAD", a->mirror);
+	if (stat(head, &st) < 0) {
+		char *dir = xstrfmt("%s/mirrors", a->s->cfg->state_dir);
+
+		mkdir(dir, 0750);
+		free(dir);
+		a->step = STEP_INIT;
+	} else {
+		a->step = STEP_FETCH;
+	}
+	step_run(a);
+}
+
 static void start_next(struct app_rt *a)
 {
 	struct syncer *s = a->s;
-	char head[4300];
-	struct stat st;
 
 	if (!a->pending || a->current)
 		return;
@@ -800,19 +907,21 @@ static void start_next(struct app_rt *a)
 			    STATE_PENDING, "applying");
 	free(a->mirror);
 	a->mirror = mirror_path(s->cfg, a->conf->repo_key, a->name);
+	free(a->local);
+	a->local = local_repo(a->conf->repo);
+	a->gitdir = a->mirror;
 	if (build_git_env(a) < 0) {
 		fail(a, "cannot read the app's token_file");
 		return;
 	}
-	snprintf(head, sizeof(head), "%s/HEAD", a->mirror);
-	if (stat(head, &st) < 0) {
-		char *dir = xstrfmt("%s/mirrors", s->cfg->state_dir);
-
-		mkdir(dir, 0750);
-		free(dir);
-		a->step = STEP_INIT;
+	if (a->local && has_loose_object(a->local, a->current->commit)) {
+		a->gitdir = a->local;
+		a->step = STEP_APPLY;
+		step_run(a);
+	} else if (a->local) {
+		a->step = STEP_LOCAL;
+		step_run(a);
 	} else {
-		a->step = STEP_FETCH;
+		start_mirror(a);
 	}
-	step_run(a);
 }

@@ -4,12 +4,15 @@
  *
  * A sync of app A at commit C, every step a child process watched from
  * the event loop (child.h), every step with a deadline:
+ *   0. when the app's repo is a repository on this host (an absolute path
+ *      or file:// URL) that has C (a loose object, else `git cat-file -e`),
+ *      the apply reads C from it in place and steps 1-2 are skipped;
  *   1. `git init --bare` state_dir/mirrors/<sha256 of the repo key>.git, once;
  *   2. `git fetch --no-tags REPO +C:refs/tidegate/apps/A` from the app's
  *      configured repo (never from a URL in a payload); if the server will
  *      not give a commit by id, fetch the pushed ref and check that C came
  *      with it; retry a few times, with backoff, when C is not there yet;
- *   3. `tidegate apply --git-dir MIRROR --rev C --applyset A --force-conflicts
+ *   3. `tidegate apply --git-dir REPO-OR-MIRROR --rev C --applyset A --force-conflicts
  *      --format json --kubeconfig F [--context X] [-n NS] [--prune] PATH`;
  *   4. its JSON result -> state_dir/apps/A.json, a line in state_dir/audit.log,
  *      the metrics, the log.
