@@ -311,7 +311,7 @@ static void check_early(struct linter *l, size_t file, size_t from)
 			all = 0;	/* the store reads its schema at the run */
 	}
 	if (all)
-		kset_shrink_file(&l->set, file, from, l->set.nobjs, rules_set_keep());
+		kset_shrink_file(&l->set, file, from, l->set.nobjs, rules_set_keep);
 }
 
 int linter_run(struct linter *l, struct findings *out)

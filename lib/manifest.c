@@ -240,35 +240,44 @@ static void report(struct objcheck *c, const struct ynode *at, enum severity sev
 	va_end(ap);
 }
 
+/* Appends the pieces to the JSON path; a path that would not fit stays as it was. */
+static size_t jpath_push(struct objcheck *c, const char *a, const char *b, size_t blen,
+			 const char *z)
+{
+	size_t old = c->jlen, la = strlen(a), lz = strlen(z);
+
+	if (la + blen + lz >= sizeof(c->jpath) - c->jlen)
+		return old;
+	memcpy(c->jpath + c->jlen, a, la);
+	memcpy(c->jpath + c->jlen + la, b, blen);
+	memcpy(c->jpath + c->jlen + la + blen, z, lz);
+	c->jlen += la + blen + lz;
+	c->jpath[c->jlen] = '\0';
+	return old;
+}
+
 static size_t jpath_push_key(struct objcheck *c, const char *key)
 {
-	size_t old = c->jlen, i, plain = 1;
-	int n;
+	size_t i, plain = 1;
 
 	for (i = 0; key[i]; i++)
 		if (!is_alnum(key[i]) && key[i] != '_' && key[i] != '-')
 			plain = 0;
 	if (plain && *key)
-		n = snprintf(c->jpath + c->jlen, sizeof(c->jpath) - c->jlen, ".%s", key);
-	else
-		n = snprintf(c->jpath + c->jlen, sizeof(c->jpath) - c->jlen, "[\"%s\"]", key);
-	if (n > 0 && (size_t)n < sizeof(c->jpath) - c->jlen)
-		c->jlen += n;
-	else
-		c->jpath[c->jlen] = '\0';
-	return old;
+		return jpath_push(c, ".", key, i, "");
+	return jpath_push(c, "[\"", key, i, "\"]");
 }
 
 static size_t jpath_push_index(struct objcheck *c, size_t i)
 {
-	size_t old = c->jlen;
-	int n = snprintf(c->jpath + c->jlen, sizeof(c->jpath) - c->jlen, "[%zu]", i);
+	char num[24];
+	size_t n = sizeof(num);
 
-	if (n > 0 && (size_t)n < sizeof(c->jpath) - c->jlen)
-		c->jlen += n;
-	else
-		c->jpath[c->jlen] = '\0';
-	return old;
+	do {
+		num[--n] = (char)('0' + i % 10);
+		i /= 10;
+	} while (i);
+	return jpath_push(c, "[", num + n, sizeof(num) - n, "]");
 }
 
 static void jpath_pop(struct objcheck *c, size_t old)
@@ -733,7 +742,7 @@ int kset_add_file(struct kset *set, const char *path, const char *data, size_t l
 		ret = 0;
 	}
 	nobjs = set->nobjs;
-	has_markers = memmem(data, len, "{{", 2) != NULL;	/* once per file, not per document */
+	has_markers = yaml_has_braces(data, len);	/* once per file, not per document */
 	for (i = 0; i < yf->ndocs; i++) {
 		const struct ydoc *d = &yf->docs[i];
 
@@ -819,7 +828,7 @@ void kset_check_duplicates(const struct kset *set, struct findings *fs)
 }
 
 void kset_shrink_file(struct kset *set, size_t file, size_t from, size_t to,
-		      const struct yprune *keep)
+		      const struct yprune *(*keep)(const struct kobj *o))
 {
 	size_t i;
 
@@ -830,7 +839,7 @@ void kset_shrink_file(struct kset *set, size_t file, size_t from, size_t to,
 	for (i = from; i < to && i < set->nobjs; i++) {
 		struct kobj *o = &set->objs[i];
 
-		o->root = ynode_copy(set->kept, o->root, keep);
+		o->root = ynode_copy(set->kept, o->root, keep(o));
 		o->api_version = yarena_strdup(set->kept, o->api_version);
 		o->kind = yarena_strdup(set->kept, o->kind);
 		o->name = yarena_strdup(set->kept, o->name);

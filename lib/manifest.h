@@ -62,13 +62,13 @@ int kset_add_file(struct kset *set, const char *path, const char *data, size_t l
 		  struct findings *fs);
 /*
  * Replaces the trees of objects [from, to) (all from file number `file`)
- * with copies holding only what `keep` names, and frees the file's tree.
+ * with copies holding only what keep(object) names, and frees the file's tree.
  * For runs that check each object when its file arrives and keep only
  * what the checks over the whole set read, so memory stays small however
  * many files there are. The objects' strings and positions stay valid.
  */
 void kset_shrink_file(struct kset *set, size_t file, size_t from, size_t to,
-		      const struct yprune *keep);
+		      const struct yprune *(*keep)(const struct kobj *o));
 /* Reports objects with the same group, kind, namespace and name ("duplicate-object"). */
 void kset_check_duplicates(const struct kset *set, struct findings *fs);
 void kset_release(struct kset *set);

@@ -17,9 +17,16 @@
 #define KL_IGNORE_PREFIX "ignore-check.kube-linter.io/"
 #define KL_IGNORE_ALL "kube-linter.io/ignore-all"
 
-/* Keep in step with what the RULE_SET checks and kobj_pod_spec() read. */
+/*
+ * Keep in step with what the RULE_SET checks, rule_report()'s ignores and
+ * kobj_pod_spec()/kobj_pod_labels() read. t-lint compares a run on whole
+ * trees with a run on these.
+ */
+static const struct yprune keep_port[] = {
+	{ "name", NULL }, { NULL, NULL },
+};
 static const struct yprune keep_container[] = {
-	{ "name", NULL }, { "ports", NULL }, { "restartPolicy", NULL }, { NULL, NULL },
+	{ "ports", keep_port }, { NULL, NULL },
 };
 static const struct yprune keep_pod_spec[] = {
 	{ "containers", keep_container },
@@ -27,8 +34,11 @@ static const struct yprune keep_pod_spec[] = {
 	{ "ephemeralContainers", keep_container },
 	{ NULL, NULL },
 };
+static const struct yprune keep_labels[] = {
+	{ "labels", NULL }, { NULL, NULL },
+};
 static const struct yprune keep_template[] = {
-	{ "metadata", NULL }, { "spec", keep_pod_spec }, { NULL, NULL },
+	{ "metadata", keep_labels }, { "spec", keep_pod_spec }, { NULL, NULL },
 };
 static const struct yprune keep_job_spec[] = {
 	{ "template", keep_template }, { NULL, NULL },
@@ -36,23 +46,49 @@ static const struct yprune keep_job_spec[] = {
 static const struct yprune keep_job_template[] = {
 	{ "spec", keep_job_spec }, { NULL, NULL },
 };
-static const struct yprune keep_spec[] = {
-	{ "selector", NULL }, { "type", NULL }, { "ports", NULL }, { "replicas", NULL },
-	{ "scaleTargetRef", NULL }, { "template", keep_template },
-	{ "jobTemplate", keep_job_template },
-	{ "containers", keep_container }, { "initContainers", keep_container },
-	{ "ephemeralContainers", keep_container },
+static const struct yprune keep_meta[] = {
+	{ "name", NULL }, { "namespace", NULL }, { "annotations", NULL }, { NULL, NULL },
+};
+static const struct yprune keep_pod_meta[] = {
+	{ "name", NULL }, { "namespace", NULL }, { "annotations", NULL }, { "labels", NULL },
 	{ NULL, NULL },
 };
-static const struct yprune keep_object[] = {
-	{ "apiVersion", NULL }, { "kind", NULL }, { "metadata", NULL },
-	{ "spec", keep_spec }, { "template", keep_template },
-	{ NULL, NULL },
+static const struct yprune keep_service_spec[] = {
+	{ "selector", NULL }, { "type", NULL }, { "ports", NULL }, { NULL, NULL },
+};
+static const struct yprune keep_hpa_spec[] = {
+	{ "scaleTargetRef", NULL }, { NULL, NULL },
+};
+static const struct yprune keep_workload_spec[] = {
+	{ "replicas", NULL }, { "template", keep_template },
+	{ "jobTemplate", keep_job_template }, { NULL, NULL },
+};
+static const struct yprune keep_service[] = {
+	{ "apiVersion", NULL }, { "kind", NULL }, { "metadata", keep_meta },
+	{ "spec", keep_service_spec }, { NULL, NULL },
+};
+static const struct yprune keep_hpa[] = {
+	{ "apiVersion", NULL }, { "kind", NULL }, { "metadata", keep_meta },
+	{ "spec", keep_hpa_spec }, { NULL, NULL },
+};
+static const struct yprune keep_pod[] = {
+	{ "apiVersion", NULL }, { "kind", NULL }, { "metadata", keep_pod_meta },
+	{ "spec", keep_pod_spec }, { NULL, NULL },
+};
+static const struct yprune keep_other[] = {
+	{ "apiVersion", NULL }, { "kind", NULL }, { "metadata", keep_meta },
+	{ "spec", keep_workload_spec }, { "template", keep_template }, { NULL, NULL },
 };
 
-const struct yprune *rules_set_keep(void)
+const struct yprune *rules_set_keep(const struct kobj *o)
 {
-	return keep_object;
+	if (kobj_is(o, "", "Service"))
+		return keep_service;
+	if (kobj_is(o, "autoscaling", "HorizontalPodAutoscaler"))
+		return keep_hpa;
+	if (kobj_is(o, "", "Pod"))
+		return keep_pod;
+	return keep_other;
 }
 
 /* Sorted by id (t-rules checks it). */
@@ -707,9 +743,11 @@ void jpath_join(char *out, const char *jpath, const char *fmt, ...)
 	va_list ap;
 	int r;
 
-	n = (size_t)snprintf(out, RULE_JPATH_MAX, "%s", jpath ? jpath : "");
+	n = jpath ? strlen(jpath) : 0;
 	if (n >= RULE_JPATH_MAX)
 		n = RULE_JPATH_MAX - 1;
+	memcpy(out, jpath ? jpath : "", n);
+	out[n] = '\0';
 	va_start(ap, fmt);
 	r = vsnprintf(out + n, RULE_JPATH_MAX - n, fmt, ap);
 	va_end(ap);

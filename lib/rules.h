@@ -37,9 +37,10 @@ struct rule {
  * What the whole-set rules (and ignores and reports) read of an object:
  * metadata, selectors, ports, replicas, autoscaler targets, and the pod
  * template's labels and container ports. A run that checks objects one
- * file at a time keeps only this of each object (kset_shrink_file()).
+ * file at a time keeps only this of each object (kset_shrink_file()),
+ * chosen by kind.
  */
-const struct yprune *rules_set_keep(void);
+const struct yprune *rules_set_keep(const struct kobj *o);
 
 /* All rules, sorted by id. */
 const struct rule *rules_all(size_t *n);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <libyaml.h>
 
 const struct yaml_limits yaml_default_limits = {
@@ -40,7 +41,27 @@ struct ychunk {
 struct yarena {
 	struct ychunk *head;
 	size_t next;		/* size of the next chunk: small files stay small */
+	int huge;		/* long-lived and large: 2 MiB chunks in huge pages */
 };
+
+#define YARENA_HUGE (2 * 1024 * 1024)
+
+/*
+ * A chunk of a long-lived arena: 2 MiB aligned, with transparent huge
+ * pages asked for, so filling it costs one page fault instead of 512.
+ */
+static struct ychunk *huge_chunk(size_t size)
+{
+	void *p;
+
+	if (size != YARENA_HUGE - sizeof(struct ychunk))
+		return xmalloc(sizeof(struct ychunk) + size);
+	p = aligned_alloc(YARENA_HUGE, YARENA_HUGE);
+	if (!p)
+		return xmalloc(sizeof(struct ychunk) + size);
+	madvise(p, YARENA_HUGE, MADV_HUGEPAGE);	/* advice: failure changes nothing */
+	return p;
+}
 
 #define YARENA_CHUNK (64 * 1024)
 
@@ -59,8 +80,10 @@ static void *arena_alloc(struct yarena *a, size_t n)
 		size = n > a->next / 2 ? n : a->next;
 		if (a->next < YARENA_CHUNK)
 			a->next *= 2;
+		else if (a->huge)
+			a->next = YARENA_HUGE - sizeof(*c);
 
-		c = xmalloc(sizeof(*c) + size);
+		c = a->huge ? huge_chunk(size) : xmalloc(sizeof(*c) + size);
 		c->size = size;
 		c->used = 0;
 		if (a->head && size == n) {
@@ -172,6 +195,16 @@ static int is_core_float(const char *s, size_t len)
 
 static enum yscalar resolve_plain(const char *s, size_t len)
 {
+	/* most scalars are words or names: no null, bool or number starts so */
+	switch (s[0]) {
+	case '\0': case '~': case 'n': case 'N': case 't': case 'T': case 'f': case 'F':
+	case '-': case '+': case '.':
+	case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9':
+		break;
+	default:
+		return YS_STRING;
+	}
 	if (strlen(s) != len)
 		return YS_STRING;
 	if (one_of(s, null_words))
@@ -268,9 +301,22 @@ const char *ynode_yaml11(const struct ynode *n)
 
 static int key_is(const struct ynode *k, const char *key, size_t len);
 
+int yaml_has_braces(const char *data, size_t len)
+{
+	const char *p = data, *end = data + len;
+
+	while (p + 1 < end && (p = memchr(p, '{', (size_t)(end - p) - 1)))
+		if (*++p == '{')
+			return 1;
+	return 0;
+}
+
 struct yarena *yarena_new(void)
 {
-	return xcalloc(1, sizeof(struct yarena));
+	struct yarena *a = xcalloc(1, sizeof(*a));
+
+	a->huge = 1;
+	return a;
 }
 
 void yarena_free(struct yarena *a)
@@ -283,16 +329,14 @@ const char *yarena_strdup(struct yarena *a, const char *s)
 	return s ? arena_strndup(a, s, strlen(s)) : NULL;
 }
 
-static const struct yprune *prune_find(const struct yprune *keep, const struct ynode *k, int *found)
+/* The entry of keep naming key k, or NULL. */
+static const struct yprune *prune_find(const struct yprune *keep, const struct ynode *k)
 {
-	*found = 0;
 	if (!k || k->kind != YN_SCALAR)
 		return NULL;
 	for (; keep->key; keep++)
-		if (key_is(k, keep->key, strlen(keep->key))) {
-			*found = 1;
-			return keep->sub;
-		}
+		if (key_is(k, keep->key, strlen(keep->key)))
+			return keep;
 	return NULL;
 }
 
@@ -320,24 +364,26 @@ struct ynode *ynode_copy(struct yarena *a, const struct ynode *n, const struct y
 		c->n = n->n;
 		return c;
 	}
-	for (i = 0; i < n->n; i++) {
-		int found = 1;
-
-		if (keep)
-			prune_find(keep, n->kids[2 * i], &found);
-		m += found;
-	}
+	for (i = 0; i < n->n; i++)
+		m += !keep || prune_find(keep, n->kids[2 * i]);
 	c->kids = arena_alloc(a, (m ? 2 * m : 1) * sizeof(*c->kids));
 	for (i = 0; i < n->n; i++) {
-		const struct yprune *sub = NULL;
-		int found = 1;
+		const struct ynode *k = n->kids[2 * i];
+		const struct yprune *e = keep ? prune_find(keep, k) : NULL;
 
-		if (keep)
-			sub = prune_find(keep, n->kids[2 * i], &found);
-		if (!found)
+		if (keep && !e)
 			continue;
-		c->kids[2 * c->n] = ynode_copy(a, n->kids[2 * i], NULL);
-		c->kids[2 * c->n + 1] = ynode_copy(a, n->kids[2 * i + 1], sub);
+		if (e && !k->tag) {
+			/* a named key: its text is the list's, no copy needed */
+			struct ynode *kc = arena_alloc(a, sizeof(*kc));
+
+			*kc = *k;
+			kc->str = e->key;
+			c->kids[2 * c->n] = kc;
+		} else {
+			c->kids[2 * c->n] = ynode_copy(a, k, NULL);
+		}
+		c->kids[2 * c->n + 1] = ynode_copy(a, n->kids[2 * i + 1], e ? e->sub : NULL);
 		c->n++;
 	}
 	return c;
@@ -1049,7 +1095,7 @@ static int detect_template(const char *data, size_t len)
 				break;
 			}
 		}
-		if (memmem(data + off, code_end - off, "{{", 2))
+		if (yaml_has_braces(data + off, code_end - off))
 			return 1;
 		off = end + 1;
 	}
@@ -1086,7 +1132,7 @@ int yaml_parse(struct yfile *out, const char *path, const char *data, size_t len
 		out->failed = 1;
 		return -1;
 	}
-	p.has_braces = memmem(data, len, "{{", 2) != NULL;
+	p.has_braces = yaml_has_braces(data, len);
 
 	if (!yaml_parser_initialize(&parser)) {
 		out->failed = 1;

@@ -97,6 +97,8 @@ extern const struct yaml_limits yaml_default_limits;
 int yaml_parse(struct yfile *out, const char *path, const char *data, size_t len,
 	       const struct yaml_limits *lim, struct findings *fs);
 void yfile_release(struct yfile *f);
+/* 1 when data[0..len) holds "{{" (a template marker, maybe). */
+int yaml_has_braces(const char *data, size_t len);
 /* Frees the documents and nodes but keeps path, failed and is_template. */
 void yfile_drop_tree(struct yfile *f);
 
@@ -107,7 +109,9 @@ void yfile_drop_tree(struct yfile *f);
  * whole value, else the value is copied with sub applied. On a map the
  * list selects keys; a sequence applies the same list to each item;
  * scalars are copied as they are. A NULL list copies everything.
- * Positions, tags and scalar types are kept.
+ * Positions, tags and scalar types are kept. The keys a list names point
+ * at the list's own strings, so lists must outlive the copies (static
+ * tables).
  */
 struct yprune {
 	const char *key;
