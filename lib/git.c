@@ -48,6 +48,7 @@ struct git_repo {
 	struct cat_file cat;
 	struct git_config_entry *cfg;
 	size_t ncfg, alloc_cfg;
+	int cfg_spawned;	/* the config came from a `git config` child */
 };
 
 /* ---- running git ---------------------------------------------------- */
@@ -1213,6 +1214,7 @@ static int config_load_re(struct git_repo *repo, const char *re)
 	const char *p, *end;
 	int code = 0;
 
+	repo->cfg_spawned = 1;
 	/* exit 1: nothing matched */
 	if (git_run(repo, args, &out, 1u << 1, &code) < 0) {
 		buf_release(&out);
@@ -1261,6 +1263,419 @@ int git_config_load(struct git_repo *repo, const char *prefix)
 	return ret;
 }
 
+/* ---- config files read without a child ------------------------------- */
+
+/*
+ * A hook's first question is its settings, and a `git config` child
+ * costs a process start (several ms, a good part of a typical push's
+ * check). In the common case the answer is in a few small files, which
+ * config_read_files() reads itself by git's rules (config.c,
+ * git_parse_source), in git's order:
+ *   system  $GIT_CONFIG_SYSTEM, else /etc/gitconfig when the git that
+ *           would run is installed under /usr (prefix /usr means
+ *           sysconfdir /etc); not read with GIT_CONFIG_NOSYSTEM true;
+ *   global  $GIT_CONFIG_GLOBAL, else $XDG_CONFIG_HOME/git/config (or
+ *           $HOME/.config/git/config), then $HOME/.gitconfig;
+ *   local   $GIT_DIR/config.
+ * Whatever it is not sure of goes to `git config` instead (the caller
+ * falls back when it returns -1): include and includeIf sections,
+ * GIT_CONFIG, GIT_CONFIG_PARAMETERS or GIT_CONFIG_COUNT set, a linked
+ * worktree (commondir, GIT_COMMON_DIR, extensions.worktreeConfig), a git
+ * installed elsewhere, a file that cannot be read, is over
+ * CFG_FILE_MAX, holds a NUL byte or does not parse, a variable outside
+ * any section, a directory that does not look like a git directory.
+ * Nothing is logged on a fallback: git config then reports any error.
+ */
+#define CFG_FILE_MAX (1u << 20)
+#define CFG_KEY_MAX 4096
+
+struct cfg_src {
+	const char *p, *end;
+	int eof;
+};
+
+/* git's get_next_char(): CRLF reads as LF, the end of the file as a final LF. */
+static int cfg_getc(struct cfg_src *s)
+{
+	int c;
+
+	if (s->p >= s->end) {
+		s->eof = 1;
+		return '\n';
+	}
+	c = (unsigned char)*s->p++;
+	if (c == '\r' && s->p < s->end && *s->p == '\n')
+		c = (unsigned char)*s->p++;
+	return c;
+}
+
+/* git's own ctype (sane_ctype), ASCII only. */
+static int cfg_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int cfg_alpha(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int cfg_keychar(int c)
+{
+	return cfg_alpha(c) || (c >= '0' && c <= '9') || c == '-';
+}
+
+static int cfg_lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/* parse_value(): the rest of the line after '=' into v; -1 when malformed. */
+static int cfg_value(struct cfg_src *s, struct buf *v)
+{
+	int quote = 0, comment = 0;
+	size_t trim = 0;
+
+	buf_reset(v);
+	for (;;) {
+		int c = cfg_getc(s);
+
+		if (c == '\n') {
+			if (quote)
+				return -1;
+			if (trim)
+				buf_setlen(v, trim);
+			return 0;
+		}
+		if (comment)
+			continue;
+		if (cfg_space(c) && !quote) {
+			if (!trim)
+				trim = v->len;
+			if (v->len && buf_addch(v, c) < 0)
+				return -1;
+			continue;
+		}
+		if (!quote && (c == ';' || c == '#')) {
+			comment = 1;
+			continue;
+		}
+		trim = 0;
+		if (c == '\\') {
+			c = cfg_getc(s);
+			switch (c) {
+			case '\n':
+				continue;	/* a continued line */
+			case 't':
+				c = '\t';
+				break;
+			case 'b':
+				c = '\b';
+				break;
+			case 'n':
+				c = '\n';
+				break;
+			case '\\':
+			case '"':
+				break;
+			default:
+				return -1;
+			}
+		} else if (c == '"') {
+			quote = !quote;
+			continue;
+		}
+		if (buf_addch(v, c) < 0)
+			return -1;
+	}
+}
+
+/* get_base_var() and get_extended_base_var(): a section header after '['. */
+static int cfg_section(struct cfg_src *s, struct buf *name)
+{
+	int c;
+
+	for (;;) {
+		c = cfg_getc(s);
+		if (s->eof)
+			return -1;
+		if (c == ']')
+			return 0;
+		if (cfg_space(c))
+			break;
+		if (!cfg_keychar(c) && c != '.')
+			return -1;
+		if (buf_addch(name, cfg_lower(c)) < 0)
+			return -1;
+	}
+	/* [section "subsection"]: the subsection keeps its case */
+	do {
+		if (c == '\n')
+			return -1;
+		c = cfg_getc(s);
+	} while (cfg_space(c));
+	if (c != '"' || buf_addch(name, '.') < 0)
+		return -1;
+	for (;;) {
+		c = cfg_getc(s);
+		if (c == '\n')
+			return -1;
+		if (c == '"')
+			break;
+		if (c == '\\') {
+			c = cfg_getc(s);
+			if (c == '\n')
+				return -1;
+		}
+		if (buf_addch(name, c) < 0)
+			return -1;
+	}
+	return cfg_getc(s) == ']' ? 0 : -1;
+}
+
+static void config_add(struct git_repo *repo, const char *key, const char *value)
+{
+	struct git_config_entry e;
+
+	e.key = xstrdup(key);
+	e.value = value ? xstrdup(value) : NULL;
+	XGROW(repo->cfg, repo->ncfg + 1, repo->alloc_cfg);
+	repo->cfg[repo->ncfg++] = e;
+}
+
+static void config_clear(struct git_repo *repo)
+{
+	for (size_t i = 0; i < repo->ncfg; i++) {
+		free(repo->cfg[i].key);
+		free(repo->cfg[i].value);
+	}
+	repo->ncfg = 0;
+}
+
+/* 1 for the keys git_repo_open_hook() asks `git config` for. */
+static int config_wanted(const char *key, const char *prefix)
+{
+	return !strncmp(key, prefix, strlen(prefix)) || !strcmp(key, "extensions.objectformat");
+}
+
+/*
+ * Parses one config file's text (git_parse_source()), adding the wanted
+ * entries to repo. Returns 0, or -1 when git config must answer instead.
+ */
+static int config_parse(struct git_repo *repo, const char *prefix, const char *data,
+			size_t len)
+{
+	struct cfg_src s = { data, data + len, 0 };
+	struct buf key = BUF_INIT(CFG_KEY_MAX), val = BUF_INIT(CFG_FILE_MAX);
+	size_t baselen = 0;
+	int comment = 0, ret = -1;
+
+	if (memchr(data, '\0', len))
+		goto done;
+	if (len && (unsigned char)data[0] == 0xef) {
+		if (len < 3 || memcmp(data, "\xef\xbb\xbf", 3))
+			goto done;	/* git refuses a partial byte order mark */
+		s.p += 3;
+	}
+	for (;;) {
+		int c = cfg_getc(&s);
+
+		if (c == '\n') {
+			if (s.eof)
+				break;
+			comment = 0;
+			continue;
+		}
+		if (comment || cfg_space(c))
+			continue;
+		if (c == '#' || c == ';') {
+			comment = 1;
+			continue;
+		}
+		if (c == '[') {
+			size_t dot;
+
+			buf_reset(&key);
+			if (cfg_section(&s, &key) < 0 || !key.len)
+				goto done;
+			/* include.path and includeIf.*.path pull in other files */
+			dot = strcspn(key.data, ".");
+			if ((dot == 7 && !memcmp(key.data, "include", 7)) ||
+			    (dot == 9 && !memcmp(key.data, "includeif", 9)))
+				goto done;
+			if (buf_addch(&key, '.') < 0)
+				goto done;
+			baselen = key.len;
+			continue;
+		}
+		if (!cfg_alpha(c) || !baselen)
+			goto done;
+		/* get_value(): the variable name, then "= value" or nothing (true) */
+		buf_setlen(&key, baselen);
+		if (buf_addch(&key, cfg_lower(c)) < 0)
+			goto done;
+		for (;;) {
+			c = cfg_getc(&s);
+			if (s.eof || !cfg_keychar(c))
+				break;
+			if (buf_addch(&key, cfg_lower(c)) < 0)
+				goto done;
+		}
+		while (c == ' ' || c == '\t')
+			c = cfg_getc(&s);
+		if (c != '\n' && (c != '=' || cfg_value(&s, &val) < 0))
+			goto done;
+		if (!strcmp(key.data, "extensions.worktreeconfig"))
+			goto done;	/* config.worktree would be read too */
+		if (config_wanted(key.data, prefix))
+			config_add(repo, key.data, c == '\n' ? NULL : val.data);
+	}
+	ret = 0;
+done:
+	buf_release(&key);
+	buf_release(&val);
+	return ret;
+}
+
+/* Reads one file; a missing one is no error (git skips it). */
+static int config_file(struct git_repo *repo, const char *prefix, const char *path)
+{
+	struct buf b = BUF_INIT(CFG_FILE_MAX);
+	int ret;
+
+	if (buf_read_file(&b, path) < 0) {
+		ret = errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+		buf_release(&b);
+		return ret;
+	}
+	ret = config_parse(repo, prefix, b.data, b.len);
+	buf_release(&b);
+	return ret;
+}
+
+/* git_env_bool(): 1, 0, or -1 when not a plain boolean. */
+static int env_bool(const char *name)
+{
+	const char *v = getenv(name);
+
+	if (!v || !*v || !strcasecmp(v, "false") || !strcasecmp(v, "no") ||
+	    !strcasecmp(v, "off") || !strcmp(v, "0"))
+		return 0;
+	if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on") ||
+	    !strcmp(v, "1"))
+		return 1;
+	return -1;
+}
+
+static int env_set(const char *name)
+{
+	return getenv(name) != NULL;
+}
+
+/*
+ * The system config file: *path NULL when none is read, else allocated.
+ * Returns -1 when it is not known here.
+ */
+static int system_config(char **path)
+{
+	const char *v = getenv("GIT_CONFIG_SYSTEM");
+	char *git, *real;
+	int ret = -1;
+
+	*path = NULL;
+	switch (env_bool("GIT_CONFIG_NOSYSTEM")) {
+	case 1:
+		return 0;
+	case -1:
+		return -1;
+	}
+	if (v) {
+		if (!*v)
+			return -1;
+		*path = xstrdup(v);
+		return 0;
+	}
+	/* the compiled-in $(sysconfdir)/gitconfig: /etc/gitconfig for prefix /usr */
+	git = spawn_find_program("git", NULL);
+	real = git ? realpath(git, NULL) : NULL;
+	if (real && (!strcmp(real, "/usr/bin/git") || !strcmp(real, "/usr/lib/git-core/git") ||
+		     !strcmp(real, "/usr/libexec/git-core/git"))) {
+		*path = xstrdup("/etc/gitconfig");
+		ret = 0;
+	}
+	free(git);
+	free(real);
+	return ret;
+}
+
+/* git's is_git_directory(), roughly: enough that git would accept dir. */
+static int looks_like_git_dir(const char *dir)
+{
+	const char *objs = getenv("GIT_OBJECT_DIRECTORY");
+	char *p;
+	int ok;
+
+	p = xstrfmt("%s/commondir", dir);
+	ok = access(p, F_OK) < 0 && errno == ENOENT;
+	free(p);
+	p = objs && *objs ? xstrdup(objs) : xstrfmt("%s/objects", dir);
+	ok = ok && !access(p, X_OK);
+	free(p);
+	p = xstrfmt("%s/refs", dir);
+	ok = ok && !access(p, X_OK);
+	free(p);
+	p = xstrfmt("%s/HEAD", dir);
+	ok = ok && !access(p, R_OK);
+	free(p);
+	return ok;
+}
+
+/*
+ * What `git config -z --get-regexp '^(PREFIX|extensions\.objectformat$)'`
+ * would load for the hook's repository dir, without the child. Returns
+ * 0, or -1 (nothing logged, nothing kept) when git config must answer.
+ */
+static int config_read_files(struct git_repo *repo, const char *dir, const char *prefix)
+{
+	const char *global = getenv("GIT_CONFIG_GLOBAL");
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	char *paths[4] = { NULL, NULL, NULL, NULL };
+	size_t i;
+	int ret = -1;
+
+	if (env_set("GIT_CONFIG") || env_set("GIT_CONFIG_PARAMETERS") ||
+	    env_set("GIT_CONFIG_COUNT") || env_set("GIT_COMMON_DIR") ||
+	    (global && !*global) || (home && !*home) || !looks_like_git_dir(dir) ||
+	    system_config(&paths[0]) < 0)
+		goto done;
+	if (global) {
+		paths[1] = xstrdup(global);
+	} else {
+		if (xdg && *xdg)
+			paths[1] = xstrfmt("%s/git/config", xdg);
+		else if (home)
+			paths[1] = xstrfmt("%s/.config/git/config", home);
+		if (home)
+			paths[2] = xstrfmt("%s/.gitconfig", home);
+	}
+	paths[3] = xstrfmt("%s/config", dir);
+	for (i = 0; i < 4; i++)
+		if (paths[i] && config_file(repo, prefix, paths[i]) < 0)
+			goto done;
+	ret = 0;
+done:
+	if (ret < 0)
+		config_clear(repo);
+	for (i = 0; i < 4; i++)
+		free(paths[i]);
+	return ret;
+}
+
+int git_config_spawned(const struct git_repo *repo)
+{
+	return repo->cfg_spawned;
+}
+
 struct git_repo *git_repo_open_hook(const char *config_prefix)
 {
 	const char *gd = getenv("GIT_DIR");
@@ -1280,11 +1695,13 @@ struct git_repo *git_repo_open_hook(const char *config_prefix)
 	repo = xcalloc(1, sizeof(*repo));
 	repo->cat.sp = (struct spawn)SPAWN_INIT;
 	repo->abs_dir = abs;
-	buf_addstr(&re, "^(");
-	if (regex_quote(&re, config_prefix) < 0 ||
-	    buf_addstr(&re, "|extensions\\.objectformat$)") < 0 ||
-	    config_load_re(repo, re.data) < 0)
-		goto fail;
+	if (config_read_files(repo, gd, config_prefix) < 0) {
+		buf_addstr(&re, "^(");
+		if (regex_quote(&re, config_prefix) < 0 ||
+		    buf_addstr(&re, "|extensions\\.objectformat$)") < 0 ||
+		    config_load_re(repo, re.data) < 0)
+			goto fail;
+	}
 	fmt = git_config_get(repo, "extensions.objectFormat");
 	if (!fmt || !strcasecmp(fmt, "sha1")) {
 		repo->hexsz = GIT_SHA1_HEXSZ;

@@ -59,12 +59,18 @@ struct git_repo *git_repo_open(const char *git_dir);
 void git_repo_free(struct git_repo *repo);
 /*
  * For hooks, where git has set GIT_DIR: opens the repository and loads
- * its config for config_prefix (as git_config_load) with ONE git child
- * instead of two (the object format comes from extensions.objectFormat).
- * Without GIT_DIR it falls back to git_repo_open(NULL) and
- * git_config_load(). Returns NULL (error logged) on failure.
+ * its config for config_prefix (as git_config_load), the object format
+ * coming from extensions.objectFormat. In the common case no child at
+ * all: the config files (system, global, $GIT_DIR/config) are read
+ * directly by git's rules; includes, GIT_CONFIG_PARAMETERS and the other
+ * cases listed in git.c ("config files read without a child") take ONE
+ * `git config` child instead. Without GIT_DIR it falls back to
+ * git_repo_open(NULL) and git_config_load(). Returns NULL (error
+ * logged) on failure.
  */
 struct git_repo *git_repo_open_hook(const char *config_prefix);
+/* 1 when repo's config came from a `git config` child, 0 when read directly. */
+int git_config_spawned(const struct git_repo *repo);
 
 /*
  * The absolute path of the repository's git directory

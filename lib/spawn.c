@@ -38,7 +38,7 @@ static const char *env_lookup(const char *const *env, const char *name)
  * Resolves argv[0] against PATH before fork, so the child only has to
  * call execve(). Returns an allocated path, or NULL when not found.
  */
-static char *resolve_program(const char *prog, const char *const *env)
+char *spawn_find_program(const char *prog, const char *const *env)
 {
 	const char *path, *p;
 
@@ -150,7 +150,7 @@ int spawn_start(struct spawn *sp)
 	sp->in = sp->out = sp->err = -1;
 	if (!sp->argv || !sp->argv[0])
 		return error("spawn: empty argv");
-	path = resolve_program(sp->argv[0], sp->env);
+	path = spawn_find_program(sp->argv[0], sp->env);
 	if (!path)
 		return error("cannot run '%s': not found in PATH", sp->argv[0]);
 	if (((sp->flags & SPAWN_PIPE_IN) && open_pipe(pin) < 0) ||

@@ -81,6 +81,13 @@ int spawn_run(struct spawn *sp, const void *in, size_t inlen, int timeout_ms,
 int spawn_result_ok(const struct spawn_result *res);
 void spawn_result_release(struct spawn_result *res);
 
+/*
+ * The program spawn_start() would run for prog: prog itself when it has a
+ * '/', else the first executable regular file of that name in env's PATH
+ * (NULL env: the parent's). Allocated; NULL when there is none.
+ */
+char *spawn_find_program(const char *prog, const char *const *env);
+
 /* Milliseconds on the monotonic clock; for deadlines. */
 long long monotonic_ms(void);
 

@@ -456,6 +456,183 @@ static void test_sha256_repo(void)
 	free(dir);
 }
 
+/* ---- the hook's config, read without a git config child ---------------- */
+
+/* Every value of the keys the config tests use, in order, as one string. */
+static void cfg_dump(struct git_repo *repo, struct buf *out)
+{
+	static const char *const keys[] = {
+		"tidegate.refs", "tidegate.paths", "tidegate.deadline", "tidegate.x",
+		"tidegate.y", "tidegate.failopen", "tidegate.strict", "tidegate.sub.x",
+		"tidegate.dep.y", "tidegate.g", "tidegate.p", "other.key",
+		"extensions.objectformat", NULL
+	};
+
+	buf_reset(out);
+	if (!repo) {
+		buf_addstr(out, "(no repository)");
+		return;
+	}
+	for (size_t i = 0; keys[i]; i++) {
+		size_t pos = 0;
+		const char *v;
+
+		while ((v = git_config_next(repo, keys[i], &pos)))
+			buf_addf(out, "%s=[%s] ", keys[i], v);
+	}
+}
+
+/*
+ * Opens dir as the hook does, twice: directly (the file reader unless
+ * it must fall back) and with `git config` forced (GIT_CONFIG_COUNT=0
+ * means nothing to git, but sends the reader to git config). Both must
+ * give the same settings; *spawned says which way the first one went.
+ */
+static int cfg_same(const char *gd, struct buf *fast, int *spawned)
+{
+	struct buf ref = BUF_INIT(1 << 16);
+	struct git_repo *repo;
+	int same;
+
+	setenv("GIT_DIR", gd, 1);
+	repo = git_repo_open_hook("tidegate.");
+	*spawned = repo ? git_config_spawned(repo) : -1;
+	cfg_dump(repo, fast);
+	git_repo_free(repo);
+	setenv("GIT_CONFIG_COUNT", "0", 1);
+	repo = git_repo_open_hook("tidegate.");
+	unsetenv("GIT_CONFIG_COUNT");
+	unsetenv("GIT_DIR");
+	if (repo && !git_config_spawned(repo))
+		printf("# the forced open did not use git config\n");
+	cfg_dump(repo, &ref);
+	git_repo_free(repo);
+	same = !strcmp(fast->data, ref.data);
+	if (!same)
+		printf("# read: %s\n# git:  %s\n", fast->data, ref.data);
+	buf_release(&ref);
+	return same;
+}
+
+static void test_config_files(void)
+{
+	static const struct {
+		const char *name, *text;
+		int spawned;	/* 1: must go to git config; -1: which refuses it */
+		const char *want;	/* part of the settings, or NULL */
+	} cases[] = {
+		{ "plain values, several of a key, comments",
+		  "[core]\n\trepositoryformatversion = 0\n\tbare = true\n[tidegate]\n"
+		  "\trefs = refs/heads/*\n\tpaths = k8s\n\tpaths = apps # a comment\n"
+		  "; a comment line\n# another\n\tdeadline=4s;c\n",
+		  0, "tidegate.paths=[k8s] tidegate.paths=[apps]" },
+		{ "quotes, escapes, continued lines, blanks kept inside",
+		  "[tidegate]\n\tdeadline = \" 4s \"\n\tx = a\\tb\\\\c\\\"d \"#not\" e\n"
+		  "\ty = one \\\n   two  \n\trefs = in  side  \n",
+		  0, "tidegate.x=[a\tb\\c\"d #not e]" },
+		{ "case of sections and names, bare and empty values",
+		  "[TideGate]\n\tFailOpen\n\tSTRICT =\n[other]\n\tkey = x\n",
+		  0, "tidegate.failopen=[true] tidegate.strict=[]" },
+		{ "subsections, old and new style, a header sharing its line",
+		  "[tidegate \"Sub\"]\n\tx = 1\n[tidegate.Dep]\n\ty = 2\n[tidegate] refs = r\n"
+		  "[tidegate \"q\\\"uo\\\\te\"]\n\tx = 3\n",
+		  0, "tidegate.sub.x=[1]" },
+		{ "CRLF line ends and a byte order mark",
+		  "\xef\xbb\xbf[tidegate]\r\n\tpaths = a\r\n\tpaths = b \r\n",
+		  0, "tidegate.paths=[a] tidegate.paths=[b]" },
+		{ "the object format",
+		  "[core]\n\trepositoryformatversion = 1\n[extensions]\n\tobjectFormat = sha1\n",
+		  0, "extensions.objectformat=[sha1]" },
+		{ "an include goes to git config",
+		  "[include]\n\tpath = extra.cfg\n[tidegate]\n\tx = local\n",
+		  1, "tidegate.x=[included] tidegate.x=[local]" },
+		{ "an includeIf goes to git config",
+		  "[includeIf \"gitdir:/\"]\n\tpath = extra.cfg\n",
+		  1, "tidegate.x=[included]" },
+		{ "worktreeConfig goes to git config",
+		  "[extensions]\n\tworktreeConfig = false\n[tidegate]\n\tx = 1\n", 1, NULL },
+		{ "an unknown escape goes to git config (which refuses it)",
+		  "[tidegate]\n\tx = a\\qb\n", -1, "(no repository)" },
+		{ "an unclosed section goes to git config (which refuses it)",
+		  "[tidegate\n\tx = 1\n", -1, "(no repository)" },
+		{ "an unclosed quote goes to git config (which refuses it)",
+		  "[tidegate]\n\tx = \"a\n", -1, "(no repository)" },
+		{ "a name then a comment goes to git config (which refuses it)",
+		  "[tidegate]\n\tx # c\n", -1, "(no repository)" },
+		{ "a partial byte order mark goes to git config (which refuses it)",
+		  "\xef\xbb[tidegate]\n", -1, "(no repository)" },
+	};
+	char *dir = xstrfmt("%s/cfg.git", tmp), *cfg = xstrfmt("%s/config", dir);
+	char *home = xstrfmt("%s/home", tmp), *sys = xstrfmt("%s/system.cfg", tmp);
+	struct buf got = BUF_INIT(1 << 16);
+	int spawned;
+
+	git(tmp, NULL, "init", "-q", "--bare", dir, NULL);
+	WRITE(dir, "extra.cfg", "[tidegate]\n\tx = included\n");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		write_file(dir, "config", cases[i].text, strlen(cases[i].text));
+		ok(cfg_same(dir, &got, &spawned), "config: %s: as git config reads it", cases[i].name);
+		is_int(spawned, cases[i].spawned, "config: %s: %s", cases[i].name,
+		       cases[i].spawned > 0 ? "git config answers" : cases[i].spawned < 0 ?
+		       "no repository opened" : "no git config child");
+		if (cases[i].want)
+			ok(strstr(got.data, cases[i].want) != NULL, "config: %s: %s", cases[i].name,
+			   cases[i].want);
+	}
+	/* the other files, in git's order: system, global (xdg, then ~/.gitconfig), local */
+	WRITE(dir, "config", "[tidegate]\n\tg = local\n");
+	WRITE(home, ".gitconfig", "[tidegate]\n\tg = home\n");
+	WRITE(home, ".config/git/config", "[tidegate]\n\tg = xdg\n");
+	WRITE(tmp, "system.cfg", "[tidegate]\n\tg = system\n");
+	setenv("GIT_CONFIG_NOSYSTEM", "0", 1);
+	setenv("GIT_CONFIG_SYSTEM", sys, 1);
+	ok(cfg_same(dir, &got, &spawned) && !spawned, "config: system and global files read directly");
+	is_str(got.data, "tidegate.g=[system] tidegate.g=[xdg] tidegate.g=[home] tidegate.g=[local] ",
+	       "config: in git's order");
+	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
+	ok(cfg_same(dir, &got, &spawned) && !spawned && !strstr(got.data, "system"),
+	   "config: GIT_CONFIG_NOSYSTEM skips the system file");
+	unsetenv("GIT_CONFIG_SYSTEM");
+	setenv("GIT_CONFIG_GLOBAL", sys, 1);
+	ok(cfg_same(dir, &got, &spawned) && !spawned, "config: GIT_CONFIG_GLOBAL read directly");
+	is_str(got.data, "tidegate.g=[system] tidegate.g=[local] ", "config: instead of the global files");
+	unsetenv("GIT_CONFIG_GLOBAL");
+	/* the installed git's own system file: read (git under /usr) or left to git config */
+	unsetenv("GIT_CONFIG_NOSYSTEM");
+	ok(cfg_same(dir, &got, &spawned), "config: with the installed git's system file");
+	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
+	setenv("GIT_CONFIG_PARAMETERS", "'tidegate.p'='from-c'", 1);
+	ok(cfg_same(dir, &got, &spawned) && spawned == 1 && strstr(got.data, "tidegate.p=[from-c]"),
+	   "config: git -c settings (GIT_CONFIG_PARAMETERS) go to git config");
+	unsetenv("GIT_CONFIG_PARAMETERS");
+	unlink(cfg);
+	ok(cfg_same(dir, &got, &spawned) && !spawned, "config: no repository config file is fine");
+	WRITE(dir, "config", "[tidegate]\n\tx = 1\n");
+	{
+		char *head = xstrfmt("%s/HEAD", dir), *moved = xstrfmt("%s/HEAD.away", dir);
+
+		rename(head, moved);
+		ok(cfg_same(dir, &got, &spawned) && spawned == 1,
+		   "config: not a git directory: left to git config");
+		rename(moved, head);
+		free(head);
+		free(moved);
+	}
+	{
+		char *h = xstrfmt("%s/.gitconfig", home), *x = xstrfmt("%s/.config/git/config", home);
+
+		unlink(h);
+		unlink(x);
+		free(h);
+		free(x);
+	}
+	buf_release(&got);
+	free(dir);
+	free(cfg);
+	free(home);
+	free(sys);
+}
+
 static void test_not_a_repo(void)
 {
 	struct git_repo *repo;
@@ -488,6 +665,7 @@ int main(void)
 	test_not_a_repo();
 	test_sha1_repo();
 	test_sha256_repo();
+	test_config_files();
 	{
 		const char *rm[] = { "rm", "-rf", tmp, NULL };
 		struct spawn sp = SPAWN_INIT;
