@@ -128,14 +128,21 @@ int buf_addf(struct buf *b, const char *fmt, ...)
 int buf_add_json_str(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p;
+	const unsigned char *p = (const unsigned char *)s, *run;
 
 	if (buf_addch(b, '"') < 0)
 		return -1;
-	for (p = (const unsigned char *)s; *p; p++) {
+	for (;;) {
 		char esc[7];
 		size_t n = 0;
 
+		/* the characters that need no escape go in one piece */
+		for (run = p; *p >= 0x20 && *p != '"' && *p != '\\'; p++)
+			;
+		if (p > run && buf_add(b, run, (size_t)(p - run)) < 0)
+			return -1;
+		if (!*p)
+			break;
 		switch (*p) {
 		case '"': esc[n++] = '\\'; esc[n++] = '"'; break;
 		case '\\': esc[n++] = '\\'; esc[n++] = '\\'; break;
@@ -143,17 +150,14 @@ int buf_add_json_str(struct buf *b, const char *s)
 		case '\r': esc[n++] = '\\'; esc[n++] = 'r'; break;
 		case '\t': esc[n++] = '\\'; esc[n++] = 't'; break;
 		default:
-			if (*p < 0x20) {
-				memcpy(esc, "\\u00", 4);
-				n = 4;
-				esc[n++] = hex[*p >> 4];
-				esc[n++] = hex[*p & 15];
-			} else {
-				esc[n++] = (char)*p;
-			}
+			memcpy(esc, "\\u00", 4);
+			n = 4;
+			esc[n++] = hex[*p >> 4];
+			esc[n++] = hex[*p & 15];
 		}
 		if (buf_add(b, esc, n) < 0)
 			return -1;
+		p++;
 	}
 	return buf_addch(b, '"');
 }

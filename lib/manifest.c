@@ -192,7 +192,7 @@ int kind_is_cluster_scoped(const char *group, const char *kind)
 	if (!kind)
 		return 0;
 	for (i = 0; i < sizeof(cluster_scoped) / sizeof(cluster_scoped[0]); i++)
-		if (!strcmp(kind, cluster_scoped[i].kind) &&
+		if (kind[0] == cluster_scoped[i].kind[0] && !strcmp(kind, cluster_scoped[i].kind) &&
 		    (!group || !strcmp(group, cluster_scoped[i].group)))
 			return 1;
 	return 0;

@@ -78,7 +78,8 @@ static const struct api_change *api_change_find(const struct kobj *o)
 	for (i = 0; i < sizeof(api_changes) / sizeof(*api_changes); i++) {
 		const struct api_change *c = &api_changes[i];
 
-		if (!strcmp(c->group, o->group) && !strcmp(c->version, o->version) &&
+		if (c->group[0] == o->group[0] && !strcmp(c->group, o->group) &&
+		    !strcmp(c->version, o->version) &&
 		    (!c->kind || !strcmp(c->kind, o->kind)))
 			return c;
 	}

@@ -1029,10 +1029,21 @@ static void compile_crd(struct schema_store *st, struct skind *k);
 static struct skind *lookup(struct schema_store *st, const char *group, const char *version,
 			    const char *kind)
 {
-	char *key = xstrfmt("%s/%s/%s", group, version, kind);
+	char stack[256], *key = stack;
+	size_t lg = strlen(group), lv = strlen(version), lk = strlen(kind);
 	struct skind *k;
 	size_t i;
 	int found;
+
+	if (lg + lv + lk + 3 <= sizeof(stack)) {
+		memcpy(stack, group, lg);
+		stack[lg] = '/';
+		memcpy(stack + lg + 1, version, lv);
+		stack[lg + 1 + lv] = '/';
+		memcpy(stack + lg + lv + 2, kind, lk + 1);
+	} else {
+		key = xstrfmt("%s/%s/%s", group, version, kind);
+	}
 
 	k = smap_get(&st->cache, key, &found);
 	if (found)
@@ -1059,7 +1070,8 @@ out:
 	/* a CRD added (again) after the kind was cached */
 	if (k && k->is_crd && !k->resolved)
 		compile_crd(st, k);
-	free(key);
+	if (key != stack)
+		free(key);
 	return k;
 }
 
@@ -1269,9 +1281,16 @@ static size_t path_push_key(struct buf *p, const char *k)
 
 static size_t path_push_index(struct buf *p, size_t i)
 {
-	size_t len = p->len;
+	size_t len = p->len, n = 24;
+	char num[24];
 
-	buf_addf(p, "[%zu]", i);
+	num[--n] = ']';
+	do {
+		num[--n] = (char)('0' + i % 10);
+		i /= 10;
+	} while (i);
+	num[--n] = '[';
+	buf_add(p, num + n, sizeof(num) - n);
 	return len;
 }
 
