@@ -404,6 +404,27 @@ unsigned long long journal_append(struct journal *j, const char *key, const char
 	return seq;
 }
 
+/* Rewrites the file once it has grown and nothing waits to be written. */
+static void maybe_compact(struct journal *j)
+{
+	if (j->size > (off_t)COMPACT_AT && !j->nwaits && !j->wbuf.len)
+		compact(j);
+}
+
+/* Writes the queued "done" lines alone: no event waits, so no fsync. */
+static void flush_done_lines(struct journal *j)
+{
+	if (j->fd < 0 || write_all(j->fd, j->wbuf.data, j->wbuf.len) < 0) {
+		log_warn("journal: cannot write '%s'", j->path);
+		if (j->fd >= 0 && ftruncate(j->fd, j->size) < 0)
+			log_warn("journal: cannot truncate '%s'", j->path);
+	} else {
+		j->size += (off_t)j->wbuf.len;
+	}
+	buf_reset(&j->wbuf);
+	maybe_compact(j);
+}
+
 void journal_flush(struct journal *j)
 {
 	struct jwait *w, *next;
@@ -411,6 +432,10 @@ void journal_flush(struct journal *j)
 
 	if (!j->nwaits && !j->wbuf.len)
 		return;
+	if (!j->nwaits) {
+		flush_done_lines(j);
+		return;
+	}
 	if (j->fd < 0 || write_all(j->fd, j->wbuf.data, j->wbuf.len) < 0 || fdatasync(j->fd) < 0) {
 		log_warn("journal: cannot write '%s'", j->path);
 		ok = 0;
@@ -442,6 +467,11 @@ void journal_flush(struct journal *j)
 		free(w->key);
 		free(w);
 	}
+	/* The callbacks' "done" lines, unless new events will carry them. */
+	if (!j->nwaits && j->wbuf.len)
+		flush_done_lines(j);
+	else
+		maybe_compact(j);
 }
 
 void journal_ref(struct journal *j, unsigned long long seq)
@@ -461,14 +491,23 @@ void journal_unref(struct journal *j, unsigned long long seq)
 	if (!e || !e->refs || --e->refs)
 		return;
 	remove_entry(j, seq);
-	/* No fsync: a lost "done" only means one more (idempotent) apply after a crash. */
+	/*
+	 * No fsync: a lost "done" only means one more (idempotent) apply
+	 * after a crash. With an event base the line waits for the flush at
+	 * the end of this loop turn, sharing its write with the others.
+	 */
 	n = snprintf(line, sizeof(line), "{\"t\":\"done\",\"seq\":%llu}\n", seq);
-	if (j->fd >= 0 && !j->nwaits && write_all(j->fd, line, (size_t)n) == 0)
+	if (j->flush_ev || j->fd < 0 || j->nwaits || j->wbuf.len) {
+		buf_add(&j->wbuf, line, (size_t)n);
+		if (j->flush_ev)
+			event_active(j->flush_ev, 0, 0);
+		return;
+	}
+	if (write_all(j->fd, line, (size_t)n) == 0)
 		j->size += n;
 	else
 		buf_add(&j->wbuf, line, (size_t)n);
-	if (j->size > (off_t)COMPACT_AT && !j->nwaits && !j->wbuf.len)
-		compact(j);
+	maybe_compact(j);
 }
 
 size_t journal_pending(const struct journal *j)

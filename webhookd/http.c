@@ -41,6 +41,7 @@ struct http_conn {
 	int keepalive;
 	int close_after;
 	int gone;		/* the client left while the handler had the request */
+	int tls;
 	char peer[64];
 	struct http_limits lim;
 };
@@ -131,20 +132,60 @@ static const char *status_text(int status)
 	}
 }
 
+static void answer_sent(struct http_conn *c);
+
+/* Nonzero when out was written to the socket whole without waiting. */
+static int write_now(struct http_conn *c, struct evbuffer *out)
+{
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+	/* TLS goes through the bufferevent's own filter. */
+	int ok = 1;
+
+	if (c->tls || fd < 0)
+		return 0;
+	/* The bufferevent keeps its output's start frozen but while it writes. */
+	evbuffer_unfreeze(out, 1);
+	while (ok && evbuffer_get_length(out))
+		ok = evbuffer_write(out, fd) > 0;
+	evbuffer_freeze(out, 1);
+	return ok;
+}
+
+/*
+ * Queues the answer and, on a plain socket, writes it at once: the usual
+ * answer fits the socket buffer, and writing it here spares a turn of the
+ * loop and two epoll_ctl calls (enable and disable EV_WRITE) per request.
+ * What the socket does not take now is sent by the bufferevent. May free
+ * c (an answer that closes the connection).
+ */
 static void send_answer(struct http_conn *c, int status, const char *ctype,
 			const char *body, size_t len)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
+	char head[256];
+	int n;
 
 	c->state = C_WRITE;
 	if (!c->keepalive)
 		c->close_after = 1;
-	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-			    "Content-Length: %zu\r\nConnection: %s\r\n\r\n",
-			    status, status_text(status), ctype ? ctype : "text/plain",
-			    len, c->close_after ? "close" : "keep-alive");
+	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+		     "Content-Length: %zu\r\nConnection: %s\r\n\r\n",
+		     status, status_text(status), ctype ? ctype : "text/plain",
+		     len, c->close_after ? "close" : "keep-alive");
+	if (n < 0 || (size_t)n >= sizeof(head))
+		evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
+				    "Content-Length: %zu\r\nConnection: %s\r\n\r\n",
+				    status, status_text(status), len,
+				    c->close_after ? "close" : "keep-alive");
+	else
+		evbuffer_add(out, head, (size_t)n);
 	if (len)
 		evbuffer_add(out, body, len);
+	if (write_now(c, out)) {
+		answer_sent(c);
+		return;
+	}
 	/* A client that does not read its answer is cut off like a slow one. */
 	conn_arm(c);
 	bufferevent_enable(c->bev, EV_WRITE);
@@ -444,6 +485,32 @@ static void on_read(struct bufferevent *bev, void *arg)
 	conn_process(c);
 }
 
+/* The answer is out: close, or wait for the next request on this connection. */
+static void answer_sent(struct http_conn *c)
+{
+	if (c->close_after) {
+		conn_free(c);
+		return;
+	}
+	c->state = C_HEAD;
+	c->need = 0;
+	request_free(c->req);
+	c->req = NULL;
+	conn_arm(c);
+	/* EV_WRITE stays off until an answer does not fit the socket at once. */
+	if (!c->tls)
+		bufferevent_disable(c->bev, EV_WRITE);
+	bufferevent_enable(c->bev, EV_READ);
+	/*
+	 * A pipelined request already read waits for the read callback,
+	 * deferred to the next turn of the loop: processing it from here
+	 * would nest one handler call per pipelined request.
+	 */
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)))
+		bufferevent_trigger(c->bev, EV_READ,
+				    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
 static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct http_conn *c = arg;
@@ -451,19 +518,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 	(void)bev;
 	if (c->state != C_WRITE)
 		return;
-	if (c->close_after) {
-		conn_free(c);
-		return;
-	}
-	/* Ready for the next request on this connection. */
-	c->state = C_HEAD;
-	c->need = 0;
-	request_free(c->req);
-	c->req = NULL;
-	conn_arm(c);
-	bufferevent_enable(c->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_input(c->bev)))
-		conn_process(c);
+	answer_sent(c);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -531,6 +586,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	if (s->tls) {
 		SSL *ssl = SSL_new(s->tls);
 
+		c->tls = 1;
 		c->bev = ssl ? bufferevent_openssl_socket_new(s->base, fd, ssl,
 							      BUFFEREVENT_SSL_ACCEPTING,
 							      BEV_OPT_CLOSE_ON_FREE) : NULL;
@@ -552,6 +608,9 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	s->conns = c;
 	s->nconns++;
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	/* A new bufferevent has EV_WRITE on; answers turn it on when they must wait. */
+	if (!c->tls)
+		bufferevent_disable(c->bev, EV_WRITE);
 	bufferevent_enable(c->bev, EV_READ);
 	conn_arm(c);
 }
