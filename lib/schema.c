@@ -215,6 +215,8 @@ enum {
 struct sdoc {
 	cJSON *root;
 	const cJSON *schemas;	/* components.schemas, or NULL */
+	char *text;		/* a file read lazily: its text, with defs */
+	struct smap defs;	/* name -> struct sdef *: where each definition is */
 	struct smap compiled;	/* name -> struct snode * */
 	int builtin;		/* compiling a built-in type now (null_ok, open objects) */
 	int base_builtin;	/* the file holds built-in types (names io.k8s.*) */
@@ -757,6 +759,8 @@ static struct snode *compile(struct schema_store *st, struct sdoc *d, struct sv 
 	return s;
 }
 
+static const cJSON *sdoc_def(struct sdoc *d, const char *name, const char **name_out);
+
 static struct snode *resolve(struct schema_store *st, struct sdoc *d, const char *name, int depth)
 {
 	struct sv j = sv_none;
@@ -766,15 +770,21 @@ static struct snode *resolve(struct schema_store *st, struct sdoc *d, const char
 	s = smap_get(&d->compiled, name, &found);
 	if (found)
 		return s;
-	if (d->schemas)
+	const char *sname = NULL;
+
+	if (d->schemas) {
 		j.j = cJSON_GetObjectItemCaseSensitive(d->schemas, name);
+		sname = j.j ? j.j->string : NULL;
+	} else if (d->text) {
+		j.j = sdoc_def(d, name, &sname);
+	}
 	if (!j.j) {
 		smap_put(&d->compiled, name, NULL);
 		return NULL;
 	}
 	/* insert before compiling: schemas refer to themselves (JSONSchemaProps) */
 	s = snode_new(st);
-	s->name = j.j->string;
+	s->name = sname;
 	smap_put(&d->compiled, name, s);
 	if (!strcmp(name, "io.k8s.apimachinery.pkg.api.resource.Quantity")) {
 		s->flags |= SN_QUANTITY | SN_NULL_OK;
@@ -793,6 +803,153 @@ static struct snode *resolve(struct schema_store *st, struct sdoc *d, const char
 
 /* ---- loading -------------------------------------------------------- */
 
+/*
+ * One definition of a file read lazily: a compact schema file is
+ * {"schemas":{"name":{...},...}}; loading it only finds where each
+ * definition's text is, and a definition is parsed when a kind first
+ * needs it. A one-file lint parses a few dozen definitions instead of
+ * every type of core/v1.
+ */
+struct sdef {
+	char *name;
+	size_t off, len;	/* its JSON value in sdoc.text */
+	cJSON *j;		/* parsed on first use */
+	int failed;
+};
+
+static void sdef_free(void *p)
+{
+	struct sdef *def = p;
+
+	if (!def)
+		return;
+	cJSON_Delete(def->j);
+	free(def->name);
+	free(def);
+}
+
+/* The index just past the JSON value at s[i..n), or 0 when there is none. */
+static size_t skip_json_value(const char *s, size_t i, size_t n)
+{
+	size_t depth = 0;
+
+	do {
+		if (i >= n)
+			return 0;
+		switch (s[i]) {
+		case '"':
+			for (i++; i < n && s[i] != '"'; i++)
+				if (s[i] == '\\')
+					i++;
+			if (i >= n)
+				return 0;
+			i++;
+			break;
+		case '{':
+		case '[':
+			depth++;
+			i++;
+			break;
+		case '}':
+		case ']':
+			if (!depth)
+				return 0;
+			depth--;
+			i++;
+			break;
+		default:
+			if (!depth) {	/* a bare scalar */
+				while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']')
+					i++;
+				return i;
+			}
+			i++;
+		}
+	} while (depth);
+	return i;
+}
+
+/* Finds the definitions of a compact schema file; -1 when it has another shape. */
+static int sdoc_index(struct sdoc *d, const char *s, size_t n)
+{
+	static const char head[] = "{\"schemas\":{";
+	size_t i = sizeof(head) - 1;
+
+	if (n < i || memcmp(s, head, i))
+		return -1;
+	if (i < n && s[i] == '}') {
+		i++;
+	} else {
+		for (;;) {
+			size_t ks, ke, ve;
+			struct sdef *def;
+			int found;
+
+			if (i >= n || s[i] != '"')
+				return -1;
+			ks = ++i;
+			while (i < n && s[i] != '"') {
+				if (s[i] == '\\')
+					return -1;	/* no escapes in type names: take the slow road */
+				i++;
+			}
+			if (i >= n)
+				return -1;
+			ke = i++;
+			if (i >= n || s[i] != ':')
+				return -1;
+			i++;
+			ve = skip_json_value(s, i, n);
+			if (!ve)
+				return -1;
+			def = xcalloc(1, sizeof(*def));
+			def->name = xstrndup(s + ks, ke - ks);
+			def->off = i;
+			def->len = ve - i;
+			smap_get(&d->defs, def->name, &found);
+			if (found)
+				sdef_free(def);	/* the first one counts, as in a parsed object */
+			else
+				smap_put(&d->defs, def->name, def);
+			i = ve;
+			if (i < n && s[i] == ',') {
+				i++;
+				continue;
+			}
+			if (i < n && s[i] == '}') {
+				i++;
+				break;
+			}
+			return -1;
+		}
+	}
+	if (i >= n || s[i] != '}')
+		return -1;
+	for (i++; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\n' && s[i] != '\r' && s[i] != '\t')
+			return -1;
+	return 0;
+}
+
+/* The parsed definition `name` of a lazily read file, or NULL. */
+static const cJSON *sdoc_def(struct sdoc *d, const char *name, const char **name_out)
+{
+	struct sdef *def = smap_get(&d->defs, name, NULL);
+
+	if (!def || def->failed)
+		return NULL;
+	if (!def->j) {
+		def->j = cJSON_ParseWithLength(d->text + def->off, def->len);
+		if (!def->j) {
+			def->failed = 1;
+			error("the schema of '%s' is not valid JSON", name);
+			return NULL;
+		}
+	}
+	*name_out = def->name;
+	return def->j;
+}
+
 static void sdoc_free(void *p)
 {
 	struct sdoc *d = p;
@@ -800,7 +957,9 @@ static void sdoc_free(void *p)
 	if (!d)
 		return;
 	smap_release(&d->compiled, NULL);
+	smap_release(&d->defs, sdef_free);
 	cJSON_Delete(d->root);
+	free(d->text);
 	free(d);
 }
 
@@ -832,6 +991,33 @@ static cJSON *read_json(const char *path)
 		error("'%s' is not valid JSON", path);
 	buf_release(&b);
 	return j;
+}
+
+/* A compact schema file whose definitions are parsed on demand, or NULL. */
+static struct sdoc *sdoc_read_lazily(struct schema_store *st, const char *path)
+{
+	struct buf b = BUF_INIT(256u << 20);
+	struct sdoc *d;
+	size_t len;
+	char *text;
+
+	if (buf_read_file(&b, path) < 0) {
+		buf_release(&b);
+		return NULL;	/* read_json says why */
+	}
+	text = buf_detach(&b, &len);
+	d = xcalloc(1, sizeof(*d));
+	if (sdoc_index(d, text, len) < 0) {
+		smap_release(&d->defs, sdef_free);
+		free(d);
+		free(text);
+		return NULL;
+	}
+	d->text = text;
+	d->builtin = d->base_builtin = 1;
+	XGROW(st->docs, st->ndocs + 1, st->alloc_docs);
+	st->docs[st->ndocs++] = d;
+	return d;
 }
 
 static void skind_free(void *p)
@@ -909,9 +1095,12 @@ static struct sdoc *sdir_doc(struct schema_store *st, struct sdir *dir, const ch
 	if (found)
 		return d;
 	path = xstrfmt("%s/%s", dir->path, file);
-	root = read_json(path);
+	d = sdoc_read_lazily(st, path);
+	if (!d) {
+		root = read_json(path);
+		d = root ? sdoc_new(st, root, 1) : NULL;
+	}
 	free(path);
-	d = root ? sdoc_new(st, root, 1) : NULL;
 	smap_put(&dir->docs, file, d);
 	return d;
 }

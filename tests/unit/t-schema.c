@@ -5,6 +5,7 @@
  * quantities, embedded resources), and the bundled schemas.
  */
 #include "tap.h"
+#include <cjson/cJSON.h>
 #include "buf.h"
 #include "finding.h"
 #include "log.h"
@@ -15,6 +16,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -554,6 +556,121 @@ static void test_quantity(void)
 		ok(schema_quantity_valid(bad[i]) == 0, "quantity '%s' is not", bad[i]);
 }
 
+/* Rewrites every definition file of dir with fn(text) into a new directory. */
+static char *copy_demo(const char *dir, const char *name, char *(*fn)(const char *text))
+{
+	char *out = xstrfmt("%s/%s", tmpdir, name);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	mkdir(out, 0755);
+	while (d && (e = readdir(d))) {
+		struct buf b = BUF_INIT(BUF_NOCAP);
+		char *from, *to, *text;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		from = xstrfmt("%s/%s", dir, e->d_name);
+		to = xstrfmt("%s/%s", out, e->d_name);
+		buf_read_file(&b, from);
+		text = strcmp(e->d_name, "index.json") ? fn(b.data) : xstrdup(b.data);
+		f = fopen(to, "w");
+		if (f) {
+			fputs(text, f);
+			fclose(f);
+		}
+		free(text);
+		buf_release(&b);
+		free(from);
+		free(to);
+	}
+	if (d)
+		closedir(d);
+	return out;
+}
+
+static char *pretty(const char *text)
+{
+	cJSON *j = cJSON_Parse(text);
+	char *p = j ? cJSON_Print(j) : xstrdup("");
+
+	cJSON_Delete(j);
+	return p;
+}
+
+/* Breaks the Widget's own definition (its JSON, not the file's layout) but no other. */
+static char *break_widget(const char *text)
+{
+	char *t = xstrdup(text), *w = strstr(t, "v1.Widget\":{");
+
+	w = w ? strstr(w, "\"type\":\"object\"") : NULL;
+	if (w)
+		w[strlen("\"type\"")] = '!';
+	return t;
+}
+
+/*
+ * Compact files are read lazily (each definition parsed when a kind needs
+ * it); a file of another shape is parsed whole; a broken definition is
+ * reported and leaves the kind without a schema.
+ */
+static void test_lazy_shapes(const char *demo)
+{
+	static const char bad_widget[] =
+		"apiVersion: demo.tidegate.io/v1\nkind: Widget\nmetadata: {name: w}\n"
+		"spec: {replica: 2, replicas: \"2\"}\n";
+	char *pretty_dir = copy_demo(demo, "pretty", pretty);
+	char *broken_dir = copy_demo(demo, "broken", break_widget);
+	struct schema_store *st;
+	struct run r;
+	size_t lazy_n;
+	int devnull;
+
+	st = schema_store_new(demo);
+	run_yaml(&r, st, bad_widget, 0);
+	lazy_n = count_schema(&r);
+	if (!ok(lazy_n == 3, "the compact file: the unknown field, the string replicas, no selector"))
+		dump(&r);
+	run_release(&r);
+	schema_store_free(st);
+
+	st = schema_store_new(pretty_dir);
+	ok(st != NULL, "a pretty-printed schema directory opens");
+	if (st) {
+		run_yaml(&r, st, bad_widget, 0);
+		is_int(count_schema(&r), lazy_n, "and gives the same findings, parsed whole");
+		run_release(&r);
+		run_yaml(&r, st, good_widget, 0);
+		is_int(count_schema(&r), 0, "and passes the good Widget");
+		run_release(&r);
+		schema_store_free(st);
+	}
+
+	devnull = open("/dev/null", O_WRONLY);
+	if (devnull >= 0)
+		log_set_fd(devnull);
+	st = schema_store_new(broken_dir);
+	ok(st != NULL, "a directory with one broken definition opens");
+	if (st) {
+		run_yaml(&r, st, bad_widget, 0);
+		is_int(count_rule(&r, "schema-unknown-field"), 0, "the broken Widget schema checks nothing");
+		if (!ok(count_rule(&r, "schema-missing") == 1, "and the Widget is reported as having no schema"))
+			dump(&r);
+		run_release(&r);
+		is_int(schema_store_namespaced(st, "demo.tidegate.io", "v1", "Gadget"), 0,
+		       "the other definitions of the file still load");
+		schema_store_free(st);
+	}
+	log_set_fd(2);
+	if (devnull >= 0)
+		close(devnull);
+	rm_rf(pretty_dir);
+	rm_rf(broken_dir);
+	free(pretty_dir);
+	free(broken_dir);
+}
+
 static void test_bad_dirs(void)
 {
 	char *p = xstrfmt("%s/nope", tmpdir);
@@ -684,6 +801,7 @@ int main(void)
 
 	demo = make_demo_dir();
 	test_demo_dir(demo);
+	test_lazy_shapes(demo);
 	test_bad_dirs();
 
 	/* the demo directory gives ObjectMeta (meta.json) for the custom resources */
