@@ -470,6 +470,7 @@ int gate_check_ref(struct gate *g, const char *old, const char *new, struct find
 	opts.kube_version = cfg->kube_version;
 	opts.strict = cfg->strict == 1;
 	opts.config = cfg;
+	opts.shrink = 1;	/* each file checked as it is read: memory stays flat */
 	l = linter_new(&opts);
 	if (!l) {
 		error("cannot start the validation engine");
