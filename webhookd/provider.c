@@ -55,6 +55,44 @@ static int parse_timestamp(const char *s, time_t now, long long *out)
 		v < (long long)now - PROVIDER_CLOCK_SKEW) ? 1 : 0;
 }
 
+/*
+ * The signed-timestamp schemes sign "[ID.]TS.BODY": checks ts against the
+ * clock (malformed and stale name the header in *why) and lays that text
+ * out in parts (room for 5); *nparts gets their count.
+ */
+static enum verify_result timestamped_parts(const char *id, const char *ts,
+					    const struct http_request *req, time_t now,
+					    const char *malformed, const char *stale,
+					    struct hmac_part *parts, size_t *nparts,
+					    const char **why)
+{
+	size_t n = 0;
+	long long t;
+
+	switch (parse_timestamp(ts, now, &t)) {
+	case -1:
+		*why = malformed;
+		return VERIFY_BAD;
+	case 1:
+		*why = stale;
+		return VERIFY_STALE;
+	}
+	if (id) {
+		parts[n].data = id;
+		parts[n++].len = strlen(id);
+		parts[n].data = ".";
+		parts[n++].len = 1;
+	}
+	parts[n].data = ts;
+	parts[n++].len = strlen(ts);
+	parts[n].data = ".";
+	parts[n++].len = 1;
+	parts[n].data = req->body;
+	parts[n++].len = req->body_len;
+	*nparts = n;
+	return VERIFY_OK;
+}
+
 /* Standard Webhooks: webhook-signature "v1,<b64> v1,<b64>" over "id.ts.body". */
 static enum verify_result verify_standard(const struct receiver *r,
 					  const struct http_request *req, time_t now,
@@ -64,30 +102,19 @@ static enum verify_result verify_standard(const struct receiver *r,
 	const char *ts = http_header(req, "webhook-timestamp");
 	const char *sigs = http_header(req, "webhook-signature");
 	struct hmac_part parts[5];
-	long long t;
+	size_t nparts;
+	enum verify_result v;
 	const char *p;
 
 	if (!id || !ts) {
 		*why = "webhook-signature without webhook-id or webhook-timestamp";
 		return VERIFY_MISSING;
 	}
-	switch (parse_timestamp(ts, now, &t)) {
-	case -1:
-		*why = "malformed webhook-timestamp";
-		return VERIFY_BAD;
-	case 1:
-		*why = "webhook-timestamp too far from the server's clock";
-		return VERIFY_STALE;
-	}
-	parts[0].data = id;
-	parts[0].len = strlen(id);
-	parts[1].data = ".";
-	parts[1].len = 1;
-	parts[2].data = ts;
-	parts[2].len = strlen(ts);
-	parts[3] = parts[1];
-	parts[4].data = req->body;
-	parts[4].len = req->body_len;
+	v = timestamped_parts(id, ts, req, now, "malformed webhook-timestamp",
+			      "webhook-timestamp too far from the server's clock",
+			      parts, &nparts, why);
+	if (v != VERIFY_OK)
+		return v;
 	for (p = sigs; *p; ) {
 		size_t len, i;
 
@@ -97,7 +124,8 @@ static enum verify_result verify_standard(const struct receiver *r,
 		if (len > 3 && !strncmp(p, "v1,", 3)) {
 			for (i = 0; i < r->nsecrets; i++)
 				if (hmac_verify_base64(HMAC_SHA256, r->secrets[i].data,
-						       r->secrets[i].len, parts, 5, p + 3, len - 3))
+						       r->secrets[i].len, parts, nparts,
+						       p + 3, len - 3))
 					return VERIFY_OK;
 		}
 		p += len;
@@ -167,28 +195,21 @@ enum verify_result provider_verify(const struct receiver *r, const struct http_r
 		return VERIFY_MISSING;
 	case PROV_GENERIC: {
 		const char *ts = http_header(req, "X-Tidegate-Timestamp");
-		struct hmac_part parts[3];
-		long long t;
+		struct hmac_part parts[5];
+		size_t nparts;
+		enum verify_result v;
 
 		h = http_header(req, "X-Tidegate-Signature");
 		if (!h || !ts) {
 			*why = "no X-Tidegate-Signature or X-Tidegate-Timestamp header";
 			return VERIFY_MISSING;
 		}
-		switch (parse_timestamp(ts, now, &t)) {
-		case -1:
-			*why = "malformed X-Tidegate-Timestamp";
-			return VERIFY_BAD;
-		case 1:
-			*why = "X-Tidegate-Timestamp too far from the server's clock";
-			return VERIFY_STALE;
-		}
-		parts[0].data = ts;
-		parts[0].len = strlen(ts);
-		parts[1].data = ".";
-		parts[1].len = 1;
-		parts[2] = body;
-		return check_prefixed_hex(r, h, "sha256=", HMAC_SHA256, parts, 3, why);
+		v = timestamped_parts(NULL, ts, req, now, "malformed X-Tidegate-Timestamp",
+				      "X-Tidegate-Timestamp too far from the server's clock",
+				      parts, &nparts, why);
+		if (v != VERIFY_OK)
+			return v;
+		return check_prefixed_hex(r, h, "sha256=", HMAC_SHA256, parts, nparts, why);
 	}
 	default:
 		break;
