@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,24 @@ struct journal {
 	struct jwait *waits, **waits_tail;
 	size_t nwaits;
 	struct event *flush_ev;
+	/*
+	 * With an event base the fdatasync runs on a thread, so that the loop
+	 * reads and parses the next requests meanwhile. One batch at a time:
+	 * the events of "syncing" are written and being fsync'ed; new events
+	 * wait in wbuf and waits until it is over.
+	 */
+	int have_thread;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int sync_fd;			/* fd to fdatasync, -1 when none is asked for */
+	int sync_done, sync_errno, stop;	/* under mu */
+	int notify[2];			/* the thread writes a byte here when done */
+	struct event *notify_ev;
+	struct jwait *syncing;		/* the batch being fsync'ed */
+	size_t nsyncing;
+	int in_flight;
+	off_t batch_start;		/* the file's size before that batch */
 	/* dedup */
 	struct dnode **buckets;
 	size_t nbuckets;
@@ -313,11 +333,20 @@ static int replay_file(struct journal *j)
 	return 0;
 }
 
+static void start_batch(struct journal *j);
+static int start_thread(struct journal *j);
+static void stop_thread(struct journal *j);
+
 static void flush_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct journal *j = arg;
+
 	(void)fd;
 	(void)what;
-	journal_flush(arg);
+	if (j->have_thread)
+		start_batch(j);
+	else
+		journal_flush(j);
 }
 
 struct journal *journal_open(struct event_base *base, const char *dir, size_t dedup_max)
@@ -336,9 +365,11 @@ struct journal *journal_open(struct event_base *base, const char *dir, size_t de
 	j->nbuckets = j->ring_max * 2 + 1;
 	j->buckets = xcalloc(j->nbuckets, sizeof(*j->buckets));
 	j->ring = xcalloc(j->ring_max, sizeof(*j->ring));
+	j->sync_fd = -1;
+	j->notify[0] = j->notify[1] = -1;
 	if (base)
 		j->flush_ev = event_new(base, -1, 0, flush_cb, j);
-	if (replay_file(j) < 0 || compact(j) < 0) {
+	if (replay_file(j) < 0 || compact(j) < 0 || (base && start_thread(j) < 0)) {
 		journal_free(j);
 		return NULL;
 	}
@@ -407,7 +438,7 @@ unsigned long long journal_append(struct journal *j, const char *key, const char
 /* Rewrites the file once it has grown and nothing waits to be written. */
 static void maybe_compact(struct journal *j)
 {
-	if (j->size > (off_t)COMPACT_AT && !j->nwaits && !j->wbuf.len)
+	if (j->size > (off_t)COMPACT_AT && !j->nwaits && !j->wbuf.len && !j->in_flight)
 		compact(j);
 }
 
@@ -425,31 +456,52 @@ static void flush_done_lines(struct journal *j)
 	maybe_compact(j);
 }
 
-void journal_flush(struct journal *j)
+/*
+ * Writes wbuf; on success *start gets the size before it. On failure
+ * takes back a partial write so the file ends on a whole line.
+ */
+static int write_batch(struct journal *j, off_t *start)
 {
-	struct jwait *w, *next;
-	int ok = 1;
+	int ret = 0;
 
-	if (!j->nwaits && !j->wbuf.len)
-		return;
-	if (!j->nwaits) {
-		flush_done_lines(j);
-		return;
-	}
-	if (j->fd < 0 || write_all(j->fd, j->wbuf.data, j->wbuf.len) < 0 || fdatasync(j->fd) < 0) {
+	*start = j->size;
+	if (j->fd < 0 || write_all(j->fd, j->wbuf.data, j->wbuf.len) < 0) {
 		log_warn("journal: cannot write '%s'", j->path);
-		ok = 0;
-		/* Take back a partial write so the file ends on a whole line. */
 		if (j->fd >= 0 && ftruncate(j->fd, j->size) < 0)
 			log_warn("journal: cannot truncate '%s'", j->path);
+		ret = -1;
 	} else {
 		j->size += (off_t)j->wbuf.len;
 	}
 	buf_reset(&j->wbuf);
-	w = j->waits;
+	return ret;
+}
+
+/* Takes the queued waits out of the journal, to be settled by settle(). */
+static struct jwait *take_waits(struct journal *j)
+{
+	struct jwait *w = j->waits;
+
 	j->waits = NULL;
 	j->waits_tail = &j->waits;
 	j->nwaits = 0;
+	return w;
+}
+
+/*
+ * The batch w is on disk (ok) or not: marks or forgets its events and
+ * runs their callbacks. A failed fsync takes the batch back from the file
+ * (and any "done" line written after it: one more apply after a crash).
+ */
+static void settle(struct journal *j, struct jwait *w, int ok, off_t start)
+{
+	struct jwait *next;
+
+	if (!ok && j->fd >= 0 && j->size > start) {
+		if (ftruncate(j->fd, start) < 0)
+			log_warn("journal: cannot truncate '%s'", j->path);
+		j->size = start;
+	}
 	for (; w; w = next) {
 		struct jentry *e = find_entry(j, w->seq, NULL);
 
@@ -467,6 +519,171 @@ void journal_flush(struct journal *j)
 		free(w->key);
 		free(w);
 	}
+}
+
+static void *sync_main(void *arg)
+{
+	struct journal *j = arg;
+	char one = 1;
+
+	pthread_mutex_lock(&j->mu);
+	for (;;) {
+		int fd, err;
+
+		while (j->sync_fd < 0 && !j->stop)
+			pthread_cond_wait(&j->cv, &j->mu);
+		if (j->stop)
+			break;
+		fd = j->sync_fd;
+		pthread_mutex_unlock(&j->mu);
+		err = fdatasync(fd) < 0 ? errno : 0;
+		pthread_mutex_lock(&j->mu);
+		j->sync_fd = -1;
+		j->sync_errno = err;
+		j->sync_done = 1;
+		pthread_cond_broadcast(&j->cv);
+		/* Never fills: one byte per batch, one batch at a time. */
+		(void)!write(j->notify[1], &one, 1);
+	}
+	pthread_mutex_unlock(&j->mu);
+	return NULL;
+}
+
+/* Settles the batch in flight once its fsync is over; with wait, waits for it. */
+static void finish_in_flight(struct journal *j, int wait)
+{
+	struct jwait *w;
+	int err;
+
+	if (!j->in_flight)
+		return;
+	pthread_mutex_lock(&j->mu);
+	while (wait && !j->sync_done)
+		pthread_cond_wait(&j->cv, &j->mu);
+	if (!j->sync_done) {
+		pthread_mutex_unlock(&j->mu);
+		return;
+	}
+	j->sync_done = 0;
+	err = j->sync_errno;
+	pthread_mutex_unlock(&j->mu);
+	j->in_flight = 0;
+	w = j->syncing;
+	j->syncing = NULL;
+	j->nsyncing = 0;
+	if (err) {
+		errno = err;
+		log_warn("journal: cannot fsync '%s'", j->path);
+	}
+	settle(j, w, !err, j->batch_start);
+}
+
+/* Writes what is queued and hands the fsync to the thread. */
+static void start_batch(struct journal *j)
+{
+	off_t start;
+
+	if (j->in_flight)
+		return;
+	if (!j->nwaits) {
+		if (j->wbuf.len)
+			flush_done_lines(j);
+		else
+			maybe_compact(j);
+		return;
+	}
+	if (write_batch(j, &start) < 0) {
+		settle(j, take_waits(j), 0, start);
+		return;
+	}
+	j->nsyncing = j->nwaits;
+	j->syncing = take_waits(j);
+	j->batch_start = start;
+	j->in_flight = 1;
+	pthread_mutex_lock(&j->mu);
+	j->sync_fd = j->fd;
+	pthread_cond_signal(&j->cv);
+	pthread_mutex_unlock(&j->mu);
+}
+
+static void notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct journal *j = arg;
+	char drain[64];
+
+	(void)what;
+	while (read(fd, drain, sizeof(drain)) > 0)
+		;
+	finish_in_flight(j, 0);
+	start_batch(j);
+}
+
+static int start_thread(struct journal *j)
+{
+	sigset_t all, old;
+	int i, rc;
+
+	if (pipe2(j->notify, O_CLOEXEC | O_NONBLOCK) < 0)
+		return error_errno("journal: cannot create a pipe");
+	pthread_mutex_init(&j->mu, NULL);
+	pthread_cond_init(&j->cv, NULL);
+	/* Signals are the loop's business: the thread blocks them all. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&j->thread, NULL, sync_main, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		for (i = 0; i < 2; i++)
+			close(j->notify[i]);
+		pthread_cond_destroy(&j->cv);
+		pthread_mutex_destroy(&j->mu);
+		errno = rc;
+		return error_errno("journal: cannot start the fsync thread");
+	}
+	j->have_thread = 1;
+	j->notify_ev = event_new(j->base, j->notify[0], EV_READ | EV_PERSIST, notify_cb, j);
+	event_add(j->notify_ev, NULL);
+	return 0;
+}
+
+static void stop_thread(struct journal *j)
+{
+	int i;
+
+	if (!j->have_thread)
+		return;
+	pthread_mutex_lock(&j->mu);
+	j->stop = 1;
+	pthread_cond_broadcast(&j->cv);
+	pthread_mutex_unlock(&j->mu);
+	pthread_join(j->thread, NULL);
+	event_free(j->notify_ev);
+	for (i = 0; i < 2; i++)
+		close(j->notify[i]);
+	pthread_cond_destroy(&j->cv);
+	pthread_mutex_destroy(&j->mu);
+	j->have_thread = 0;
+}
+
+/* Writes and fsyncs everything queued before returning (shutdown, tests). */
+void journal_flush(struct journal *j)
+{
+	off_t start;
+	int ok;
+
+	finish_in_flight(j, 1);
+	if (!j->nwaits && !j->wbuf.len)
+		return;
+	if (!j->nwaits) {
+		flush_done_lines(j);
+		return;
+	}
+	ok = write_batch(j, &start) == 0;
+	if (ok && fdatasync(j->fd) < 0) {
+		log_warn("journal: cannot fsync '%s'", j->path);
+		ok = 0;
+	}
+	settle(j, take_waits(j), ok, start);
 	/* The callbacks' "done" lines, unless new events will carry them. */
 	if (!j->nwaits && j->wbuf.len)
 		flush_done_lines(j);
@@ -517,7 +734,7 @@ size_t journal_pending(const struct journal *j)
 
 size_t journal_queued(const struct journal *j)
 {
-	return j->nwaits;
+	return j->nwaits + j->nsyncing;
 }
 
 void journal_free(struct journal *j)
@@ -527,6 +744,7 @@ void journal_free(struct journal *j)
 	if (!j)
 		return;
 	journal_flush(j);
+	stop_thread(j);
 	while (j->entries)
 		remove_entry(j, j->entries->seq);
 	for (i = 0; i < j->ring_len; i++) {

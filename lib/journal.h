@@ -19,7 +19,12 @@
  * is waiting for. journal_unref() to zero writes its "done" line.
  *
  * With an event base, appends are flushed by an event made active on the
- * base (after the callbacks of the current loop turn); with base NULL the
+ * base (after the callbacks of the current loop turn): the lines are
+ * written there and the fdatasync runs on a thread of the journal's own,
+ * so the loop reads and parses the next requests meanwhile; the
+ * callbacks run from the loop once it is over. One batch is in flight
+ * at a time; events appended meanwhile form the next. "done" lines are
+ * never fsync'ed and go out with the next write. With base NULL the
  * caller flushes with journal_flush() (tests, tools).
  */
 #ifndef TIDEGATE_JOURNAL_H
@@ -63,7 +68,7 @@ void journal_unref(struct journal *j, unsigned long long seq);
 /* Events written and not yet done; appends waiting for their fsync. */
 size_t journal_pending(const struct journal *j);
 size_t journal_queued(const struct journal *j);
-/* Writes and fsyncs what is queued now (at shutdown). */
+/* Waits for the batch in flight, then writes and fsyncs what is queued (at shutdown). */
 void journal_flush(struct journal *j);
 
 #endif
