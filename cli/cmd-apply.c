@@ -31,6 +31,7 @@
 #define MAX_INPUT_FILE (8u << 20)
 #define MAX_INPUT_FILES 100000
 #define DEFAULT_TIMEOUT_S 300
+#define MAX_STDIN_ARGS (64u << 10)
 
 struct apply_cmd {
 	int diff;
@@ -63,7 +64,8 @@ static void usage(FILE *f, int diff)
 		"  --timeout SECONDS           give up after this long (default %d)\n"
 		"  --format text|json          output (default text)\n"
 		"  --git-dir DIR --rev COMMIT  read PATH... from a commit instead of the file system\n"
-		"  --schema-dir DIR, --kube-version X   for the lint that runs first\n",
+		"  --schema-dir DIR, --kube-version X   for the lint that runs first\n"
+		"  --args-from-stdin           (alone) read the arguments from stdin, each ending in NUL\n",
 		diff ? "diff" : "apply", diff ? 4 : 5, "", diff ? 4 : 5, "", DEFAULT_TIMEOUT_S);
 }
 
@@ -152,6 +154,9 @@ struct git_walk {
 	struct apply_cmd *a;
 	struct git_repo *repo;
 	const char *prefix;
+	const char *only;	/* take only this path (a file named as PATH) */
+	int depth;
+	int listed;		/* entries seen */
 	int found;
 	int failed;
 };
@@ -180,6 +185,52 @@ static int on_git_entry(const struct git_entry *e, void *data)
 	return w->failed;
 }
 
+/*
+ * Directory by directory through the repository's cat-file child (one
+ * process for the whole walk, where `ls-tree -r` would be another), in
+ * ls-tree's order: an entry's subtree before the entries after it.
+ */
+static int on_walk_entry(const struct git_entry *e, void *data)
+{
+	struct git_walk *w = data;
+	int r;
+
+	w->listed++;
+	if (w->only && strcmp(e->path, w->only))
+		return 0;
+	if (strcmp(e->type, "tree"))
+		return on_git_entry(e, w);
+	if (w->depth >= 64) {
+		error("'%s': directories nested too deep", e->path);
+		w->failed = 1;
+		return 1;
+	}
+	w->depth++;
+	r = git_tree_files(w->repo, w->a->rev, e->path, 0, on_walk_entry, w);
+	w->depth--;
+	if (r < 0)
+		w->failed = 1;
+	return r ? 1 : w->failed;
+}
+
+static int walk_git_path(struct git_walk *w)
+{
+	const char *slash;
+	char *parent;
+	int r;
+
+	r = git_tree_files(w->repo, w->a->rev, w->prefix, 0, on_walk_entry, w);
+	if (r || w->failed || w->listed || !w->prefix[0])
+		return r;
+	/* not a directory: a file, found in its parent's listing */
+	slash = strrchr(w->prefix, '/');
+	parent = slash ? xstrndup(w->prefix, (size_t)(slash - w->prefix)) : xstrdup("");
+	w->only = w->prefix;
+	r = git_tree_files(w->repo, w->a->rev, parent, 0, on_walk_entry, w);
+	free(parent);
+	return r;
+}
+
 static int add_git_paths(struct apply_cmd *a, char **paths, int n, long long deadline)
 {
 	struct git_repo *repo = git_repo_open(a->git_dir);
@@ -188,16 +239,32 @@ static int add_git_paths(struct apply_cmd *a, char **paths, int n, long long dea
 	if (!repo)
 		return error("cannot open repository '%s'", a->git_dir);
 	git_repo_set_deadline(repo, deadline);
+	{
+		/* a missing tree lists as empty: say first that the commit is not there */
+		struct buf obj = BUF_INIT(1 << 20);
+		char *name = xstrfmt("%s^{commit}", a->rev);
+
+		r = git_read_object(repo, name, NULL, &obj);
+		if (r == 1)
+			r = error("'%s' is not a commit in '%s'", a->rev, a->git_dir);
+		else if (r < 0 && obj.toobig)
+			r = 0;
+		free(name);
+		buf_release(&obj);
+	}
 	for (i = 0; i < n && !r; i++) {
-		struct git_walk w = { a, repo, NULL, 0, 0 };
+		struct git_walk w = { a, repo, NULL, NULL, 0, 0, 0, 0 };
 		char *p = xstrdup(paths[i]);
 		size_t len = strlen(p);
 
 		while (len > 1 && p[len - 1] == '/')
 			p[--len] = '\0';
+		while (!strncmp(p, "./", 2) && p[2]) {
+			memmove(p, p + 2, strlen(p + 2) + 1);
+			len -= 2;
+		}
 		w.prefix = strcmp(p, ".") ? p : "";
-		if (git_tree_files(repo, a->rev, w.prefix, GIT_TREE_RECURSIVE, on_git_entry, &w) < 0 ||
-		    w.failed)
+		if (walk_git_path(&w) < 0 || w.failed)
 			r = error("cannot read '%s' at '%s' in '%s'", p, a->rev, a->git_dir);
 		else if (!w.found)
 			r = error("'%s' has no manifests at '%s' in '%s'", p, a->rev, a->git_dir);
@@ -549,8 +616,54 @@ out:
 	return ret;
 }
 
+/*
+ * `tidegate apply --args-from-stdin`: the arguments come on stdin, each
+ * ending in a NUL byte, until EOF. tidegated starts an apply this way
+ * before it has a commit to apply, so the program is loaded and linked
+ * (libcurl and OpenSSL take tens of milliseconds) by the time a push
+ * arrives; then it writes the arguments.
+ */
+static int apply_from_stdin(char *name)
+{
+	struct buf b = BUF_INIT(MAX_STDIN_ARGS);
+	char **args = NULL;
+	size_t n = 0, alloc = 0, i;
+	int r;
+
+	if (buf_read_fd(&b, 0) < 0 || b.toobig) {
+		fprintf(stderr, "tidegate: cannot read the arguments from stdin%s\n",
+			b.toobig ? ": too long" : "");
+		buf_release(&b);
+		return 2;
+	}
+	if (!b.len) {
+		/* tidegated went away before it had work for us */
+		buf_release(&b);
+		return 2;
+	}
+	XGROW(args, n + 1, alloc);
+	args[n++] = name;
+	for (i = 0; i < b.len; i += strlen(b.data + i) + 1) {
+		if (!memchr(b.data + i, '\0', b.len - i)) {
+			fprintf(stderr, "tidegate: the arguments on stdin must each end in a NUL\n");
+			free(args);
+			buf_release(&b);
+			return 2;
+		}
+		XGROW(args, n + 2, alloc);
+		args[n++] = b.data + i;
+	}
+	args[n] = NULL;
+	r = run_apply((int)n, args, 0);
+	free(args);
+	buf_release(&b);
+	return r;
+}
+
 int cmd_apply(int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[1], "--args-from-stdin"))
+		return apply_from_stdin(argv[0]);
 	return run_apply(argc, argv, 0);
 }
 

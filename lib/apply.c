@@ -271,6 +271,8 @@ struct ctx {
 	const char *manager;
 	int stage;
 	time_t stage_start;
+	unsigned long long baseline;	/* the cluster's revision before the first stage */
+	int have_baseline;
 };
 
 static void progress(void *arg, size_t done, size_t n)
@@ -605,8 +607,16 @@ static int apply_stage(struct ctx *x, int stage)
 		return 0;
 	}
 	if (!dry) {
+		/*
+		 * One revision for every stage: an object this run leaves
+		 * alone keeps a resourceVersion from before the first.
+		 */
 		x->stage_start = time(NULL);
-		baseline = cluster_revision(x, &run->objs[idx[0]]);
+		if (!x->have_baseline) {
+			x->baseline = cluster_revision(x, &run->objs[idx[0]]);
+			x->have_baseline = 1;
+		}
+		baseline = x->baseline;
 	}
 	query = apply_query(x);
 	for (k = 0; k < n; k++) {

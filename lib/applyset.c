@@ -157,13 +157,22 @@ static char *secret_path(const char *name, const char *ns, const char *query)
 	return buf_detach(&b, NULL);
 }
 
-static int parse_inventory(struct applyset *s, const char *b64data)
+static char *parent_state(const char *tooling, const char *gks, const char *nsl,
+			  const char *inv)
+{
+	return xstrfmt("%s\n%s\n%s\n%s", tooling, gks, nsl, inv);
+}
+
+static int parse_inventory(struct applyset *s, const char *b64data, const char *tooling,
+			   const char *gks, const char *nsl)
 {
 	size_t len, alloc = 0;
 	char *text = kube_base64_decode(b64data, strlen(b64data), &len), *p, *nl;
 
 	if (!text)
 		return error("applyset '%s': inventory in the parent is not valid base64", s->name);
+	if (tooling && gks && nsl && strlen(text) == len)
+		s->state = parent_state(tooling, gks, nsl, text);
 	for (p = text; *p; p = nl) {
 		nl = strchr(p, '\n');
 		if (nl)
@@ -239,7 +248,8 @@ int applyset_fetch(struct applyset *s, struct kube_client *c, const char *name, 
 		s->nns = split_list(v, &s->namespaces);
 	data = jget(doc, "data");
 	v = cJSON_GetStringValue(jget(data, APPLYSET_INVENTORY_KEY));
-	if (v && parse_inventory(s, v) < 0)
+	if (v && parse_inventory(s, v, s->tooling, cJSON_GetStringValue(jget(ann, APPLYSET_GK_ANN)),
+				 cJSON_GetStringValue(jget(ann, APPLYSET_NS_ANN))) < 0)
 		goto out;
 	ret = 0;
 out:
@@ -264,7 +274,7 @@ int applyset_write(struct applyset *s, struct kube_client *c, char **members, si
 	char **m = xcalloc(n + 1, sizeof(char *)), **gk = xcalloc(n + 1, sizeof(char *));
 	char **nss = xcalloc(n + 1, sizeof(char *));
 	size_t i, ngk = 0, nns = 0;
-	char *gks, *nsl, *inv, *inv64, *body, *path;
+	char *gks, *nsl, *inv, *inv64, *body, *path, *state;
 	cJSON *o, *meta, *labels, *ann, *data;
 	struct kube_request *r;
 	int ret = 0;
@@ -295,6 +305,11 @@ int applyset_write(struct applyset *s, struct kube_client *c, char **members, si
 	if (strlen(inv) > MAX_INVENTORY * 3 / 4 - 1024) {
 		ret = error("applyset '%s': %zu members do not fit in the parent secret", s->name, n);
 		goto out_free;
+	}
+	state = parent_state(APPLYSET_TOOLING, gks, nsl, inv);
+	if (!dry_run && s->exists && s->state && !strcmp(s->state, state)) {
+		free(state);
+		goto out_free;	/* the parent holds exactly this already */
 	}
 	inv64 = b64((const unsigned char *)inv, strlen(inv));
 
@@ -334,7 +349,11 @@ int applyset_write(struct applyset *s, struct kube_client *c, char **members, si
 		free(msg);
 	} else if (!dry_run) {
 		s->exists = 1;
+		free(s->state);
+		s->state = state;
+		state = NULL;
 	}
+	free(state);
 	kube_request_free(r);
 out_free:
 	free(gks);
@@ -355,5 +374,6 @@ void applyset_release(struct applyset *s)
 	strv_free_n(s->members, s->nmembers);
 	strv_free_n(s->group_kinds, s->ngk);
 	strv_free_n(s->namespaces, s->nns);
+	free(s->state);
 	memset(s, 0, sizeof(*s));
 }

@@ -43,6 +43,8 @@ struct applyset {
 	size_t ngk;
 	char **namespaces;	/* previous additional-namespaces */
 	size_t nns;
+	char *state;		/* what the parent holds now (tooling, kinds, namespaces,
+				   inventory), so a write that changes nothing is skipped */
 };
 #define APPLYSET_INIT { 0 }
 
