@@ -93,7 +93,7 @@ git clone -q "$repo" "$work/clone" 2>/dev/null
 export BENCH_WORK=$work BENCH_SERVER
 BENCH_SERVER=$(sed -n 's/^SANDBOX_SERVER=//p' "$cluster/env")
 python3 - "$work" "$daemon_pid" "$pushes" "$objects" "$big" <<'PY'
-import calendar, json, os, re, subprocess, sys, time
+import calendar, json, os, re, resource, subprocess, sys, time
 
 work, dpid, pushes, nobj, big = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 clone = os.path.join(work, "clone")
@@ -207,6 +207,17 @@ def push(msg):
         raise SystemExit("   git push failed")
     return c, t0, t1
 
+def daemon_cpu_ms():
+    """CPU time of tidegated and its reaped children (applies, git), in ms."""
+    with open("/proc/%d/stat" % dpid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = sum(int(x) for x in fields[11:15])
+    return ticks * 1000.0 / os.sysconf("SC_CLK_TCK")
+
+def pushes_cpu_ms():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (r.ru_utime + r.ru_stime) * 1000.0
+
 def pct(v, p):
     v = sorted(v)
     k = (len(v) - 1) * p / 100.0
@@ -230,6 +241,7 @@ print("   first push (creates %d objects): %.0f ms push to applied; state: %s" %
 
 e2e, gitpush, daemon, sync = [], [], [], []
 commits = []
+cpu_d0, cpu_p0 = daemon_cpu_ms(), pushes_cpu_ms()
 for i in range(1, pushes + 1):
     write_app("small", "e2e-small", nobj, i)
     c, t0, t1 = push("gen %d" % i)
@@ -240,6 +252,8 @@ for i in range(1, pushes + 1):
     gitpush.append((t1 - t0) * 1000)
     sync.append(s.get("duration_ms", 0))
     commits.append(c)
+cpu_d = (daemon_cpu_ms() - cpu_d0) / pushes
+cpu_p = (pushes_cpu_ms() - cpu_p0) / pushes
 acc, done = log_times()
 for c in commits:
     if c in done and c in acc:
@@ -266,6 +280,9 @@ print(fmt("sync", sync))
 print("     (push-to-applied: git push starts -> state file names the commit, success;")
 print("      git push: gate + post-receive webhook; daemon share: webhook accepted -> sync done;")
 print("      sync: tidegated's duration_ms, sync start -> apply child's result read)")
+print("   CPU per push: tidegated and its children %.0f ms; git push, the hooks and this script's git %.0f ms" % (cpu_d, cpu_p))
+print("   machine: %d cores, load average %s (other work on the machine slows every figure)" % (
+    os.cpu_count(), " ".join(open("/proc/loadavg").read().split()[:3])))
 print("   target p50 < 150 ms: p50 %.0f ms" % pct(e2e, 50))
 
 # -- memory: the big app

@@ -92,7 +92,8 @@ test_expect_success 'a commit that never appears fails the sync, recorded as fai
 	test_wait_for "grep -q 1234567890123456789012345678901234567890 state/apps/web.json" 30 &&
 	test_grep "\"result\":\"failed\"" state/apps/web.json &&
 	test_grep "cannot fetch" state/apps/web.json &&
-	! test -s apply.log
+	! test -s apply.log &&
+	test_grep "sync failed; trying again later" tidegated.log
 '
 
 test_expect_success 'a failing apply is recorded as failed with its counts' '
@@ -101,8 +102,65 @@ test_expect_success 'a failing apply is recorded as failed with its counts' '
 	test "$(push $C2 d-10)" = 202 &&
 	test_wait_for "grep -q \"d-10\" state/apps/web.json" 20 &&
 	test_grep "\"result\":\"failed\"" state/apps/web.json &&
+	test_grep "\"failed\":1" state/apps/web.json &&
 	curl -sf http://127.0.0.1:$WH_PORT/metrics >m &&
-	test_grep "tidegated_syncs_total{app=\"web\",result=\"failed\"} 1" m
+	test_grep "tidegated_syncs_total{app=\"web\",result=\"failed\"} 2" m
+'
+
+test_expect_success 'the retry waiting at the stop was tried again at the start, then left for the newer push' '
+	test "$(grep -c "\"msg\":\"sync started\".*1234567890123456789012345678901234567890" tidegated.log)" = 2 &&
+	test_grep "tidegated_sync_retries_total{app=\"web\"} 0" m
+'
+
+wh_config retry.yaml "  - {name: web, repo: $REPO, branch: main, path: k8s, cluster: one, namespace: web, prune: true}" "limits: {apply_retries: 2, apply_retry_delay: 1}"
+wh_config retry-slow.yaml "  - {name: web, repo: $REPO, branch: main, path: k8s, cluster: one, namespace: web, prune: true}" "limits: {apply_retries: 2, apply_retry_delay: 600}"
+state_is() {	# state_is DELIVERY RESULT: the app's state file records them
+	grep -q "\"delivery\":\"$1\"" state/apps/web.json &&
+	grep -q "\"result\":\"$2\"" state/apps/web.json
+}
+count() {	# count STRING FILE: lines holding STRING
+	grep -c -F -- "$1" "$2"
+}
+
+test_expect_success 'a failed apply is tried again, logged and counted, until it works' '
+	wh_stop && : >apply.log && touch failing &&
+	wh_start retry.yaml FAKE_APPLY_FAIL_WHILE=$TEST_DIR/failing &&
+	test "$(push $C2 d-20)" = 202 &&
+	test_wait_for "test \$(count \"done web $C2\" apply.log) -ge 2" 20 &&
+	rm failing &&
+	test_wait_for "state_is d-20 success" 20 &&
+	test_grep "sync failed; trying again later" tidegated.log &&
+	test_grep "trying a failed sync again" tidegated.log &&
+	curl -sf http://127.0.0.1:$WH_PORT/metrics >m &&
+	test_grep "tidegated_sync_retries_total{app=\"web\"} [12]" m
+'
+
+test_expect_success 'a sync that keeps failing is tried apply_retries times, then left' '
+	wh_stop && : >apply.log && : >tidegated.log &&
+	wh_start retry.yaml FAKE_APPLY_EXIT=1 &&
+	test "$(push $C3 d-21)" = 202 &&
+	test_wait_for "test \$(count \"sync failed\\\"\" tidegated.log) = 3" 30 &&
+	test "$(count "done web $C3" apply.log)" = 3 &&
+	test "$(count "trying a failed sync again" tidegated.log)" = 2 &&
+	test "$(count "sync failed; trying again later" tidegated.log)" = 2 &&
+	state_is d-21 failed &&
+	curl -sf http://127.0.0.1:$WH_PORT/metrics >m &&
+	test_grep "tidegated_sync_retries_total{app=\"web\"} 2" m &&
+	test_grep "tidegated_syncs_total{app=\"web\",result=\"failed\"} 3" m
+'
+
+test_expect_success 'a newer push replaces a failed sync waiting to be tried again' '
+	wh_stop && : >apply.log && touch failing &&
+	wh_start retry-slow.yaml FAKE_APPLY_FAIL_WHILE=$TEST_DIR/failing &&
+	test "$(push $C2 d-22)" = 202 &&
+	test_wait_for "grep -q \"sync failed; trying again later\" tidegated.log" 20 &&
+	rm failing &&
+	test "$(push $C4 d-23)" = 202 &&
+	test_wait_for "state_is d-23 success" 20 &&
+	test_grep "newer push replaces a failed sync waiting to be tried again" tidegated.log &&
+	test "$(count "start web $C2" apply.log)" = 1 &&
+	curl -sf http://127.0.0.1:$WH_PORT/metrics >m &&
+	test_grep "tidegated_sync_retries_total{app=\"web\"} 0" m
 '
 
 test_done

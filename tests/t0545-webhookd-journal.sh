@@ -72,4 +72,46 @@ test_expect_success 'a torn last line in the journal is dropped, the rest replay
 	test "$(push $C2 torn)" = 202
 '
 
+test_expect_success 'a stale child file naming a process that is not ours stops nothing' '
+	wh_stop && : >tidegated.log &&
+	{ sleep 300 & } && other=$! &&
+	echo "$other 12345 git" >state/apps/web.child &&
+	wh_start conf.yaml &&
+	kill -0 $other &&
+	! grep -q "left by a previous run" tidegated.log &&
+	! test -e state/apps/web.child &&
+	kill $other
+'
+
+HPORT=$(test_free_port)
+python3 -c 'import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+held = []
+while True:
+    held.append(s.accept())	# and never answer' "$HPORT" &
+test_bg_pid $!
+wh_config hang.yaml "  - {name: slow, repo: git://127.0.0.1:$HPORT/app.git, branch: main, path: k8s, cluster: one}"
+fetch_pid() {	# the pid of the app's running git fetch, from its child file
+	local p
+	p=$(cut -d" " -f1 state/apps/slow.child 2>/dev/null) &&
+	tr "\0" " " <"/proc/$p/cmdline" 2>/dev/null | grep -q " fetch " && echo "$p"
+}
+
+test_expect_success 'kill -9 during a git fetch: the restart stops the fetch left running' '
+	wh_stop && : >tidegated.log &&
+	wh_start hang.yaml &&
+	wh_payload generic-push "$C2" "$C1" "git://127.0.0.1:$HPORT/app.git" >ev.json &&
+	test "$(wh_generic ev.json d-30)" = 202 &&
+	test_wait_for fetch_pid 20 &&
+	fetch=$(fetch_pid) &&
+	wh_kill9 &&
+	kill -0 $fetch &&
+	wh_start hang.yaml &&
+	test_grep "stopping a git child left by a previous run" tidegated.log &&
+	test_wait_for "! kill -0 $fetch" 5
+'
+
 test_done

@@ -163,9 +163,20 @@ void child_shutdown(void)
 	sigchld_ev = sweep_ev = NULL;
 }
 
-struct child *child_run(const char *const *argv, const char *const *env, const char *dir,
-			int timeout_ms, size_t out_max, size_t err_max,
-			child_done_fn fn, void *arg)
+static void set_deadline(struct child *c, int timeout_ms)
+{
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+
+	if (timeout_ms <= 0)
+		return;
+	if (!c->timer)
+		c->timer = evtimer_new(child_base, on_timeout, c);
+	evtimer_add(c->timer, &tv);
+}
+
+static struct child *start(const char *const *argv, const char *const *env, const char *dir,
+			   int waiting, int timeout_ms, size_t out_max, size_t err_max,
+			   child_done_fn fn, void *arg)
 {
 	struct child *c = xcalloc(1, sizeof(*c));
 	struct spawn sp = SPAWN_INIT;
@@ -175,7 +186,8 @@ struct child *child_run(const char *const *argv, const char *const *env, const c
 	c->sp.argv = argv;
 	c->sp.env = env;
 	c->sp.dir = dir;
-	c->sp.flags = SPAWN_NULL_IN | SPAWN_PIPE_OUT | SPAWN_PIPE_ERR | SPAWN_NEW_PGRP;
+	c->sp.flags = (waiting ? SPAWN_PIPE_IN : SPAWN_NULL_IN) | SPAWN_PIPE_OUT | SPAWN_PIPE_ERR |
+		      SPAWN_NEW_PGRP;
 	c->res = init;
 	c->fn = fn;
 	c->arg = arg;
@@ -193,16 +205,71 @@ struct child *child_run(const char *const *argv, const char *const *env, const c
 	c->err_ev = event_new(child_base, c->sp.err, EV_READ | EV_PERSIST, on_pipe, c);
 	event_add(c->out_ev, NULL);
 	event_add(c->err_ev, NULL);
-	if (timeout_ms > 0) {
-		struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-
-		c->timer = evtimer_new(child_base, on_timeout, c);
-		evtimer_add(c->timer, &tv);
-	}
+	set_deadline(c, timeout_ms);
 	c->next = children;
 	children = c;
 	nchildren++;
 	return c;
+}
+
+struct child *child_run(const char *const *argv, const char *const *env, const char *dir,
+			int timeout_ms, size_t out_max, size_t err_max,
+			child_done_fn fn, void *arg)
+{
+	return start(argv, env, dir, 0, timeout_ms, out_max, err_max, fn, arg);
+}
+
+struct child *child_start_waiting(const char *const *argv, const char *const *env,
+				  size_t out_max, size_t err_max, child_done_fn fn, void *arg)
+{
+	return start(argv, env, NULL, 1, 0, out_max, err_max, fn, arg);
+}
+
+int child_feed(struct child *c, const void *data, size_t len, int timeout_ms,
+	       child_done_fn fn, void *arg)
+{
+	const char *p = data;
+	size_t off = 0;
+
+	if (c->sp.in < 0 || c->reaped || len > CHILD_FEED_MAX)
+		return -1;
+	/* Less than a pipe's buffer into an empty pipe: the write does not block. */
+	while (off < len) {
+		ssize_t n = write(c->sp.in, p + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;	/* EPIPE: it went away; its old fn still runs */
+		off += (size_t)n;
+	}
+	close(c->sp.in);
+	c->sp.in = -1;
+	c->fn = fn;
+	c->arg = arg;
+	c->started = monotonic_ms();
+	set_deadline(c, timeout_ms);
+	return 0;
+}
+
+void child_discard(struct child *c)
+{
+	int st;
+
+	spawn_kill(&c->sp, SIGKILL);
+	close_pipe(c, 0);
+	close_pipe(c, 1);
+	if (c->sp.in >= 0)
+		close(c->sp.in);
+	if (!c->reaped)
+		while (waitpid(c->sp.pid, &st, 0) < 0 && errno == EINTR)
+			;
+	unlink_child(c);
+	if (c->timer)
+		event_free(c->timer);
+	buf_release(&c->res.out);
+	buf_release(&c->res.err);
+	free(c);
 }
 
 void child_kill(struct child *c)

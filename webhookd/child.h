@@ -41,6 +41,28 @@ void child_shutdown(void);
 struct child *child_run(const char *const *argv, const char *const *env, const char *dir,
 			int timeout_ms, size_t out_max, size_t err_max,
 			child_done_fn fn, void *arg);
+/*
+ * Starts argv like child_run(), but with its stdin a pipe left open and
+ * no deadline: a program that loads, then waits for its input. fn runs
+ * if it ends before child_feed().
+ */
+struct child *child_start_waiting(const char *const *argv, const char *const *env,
+				  size_t out_max, size_t err_max, child_done_fn fn, void *arg);
+
+#define CHILD_FEED_MAX (16u * 1024)
+
+/*
+ * Writes data (at most CHILD_FEED_MAX bytes) to a waiting child's stdin
+ * and closes it; from then on the child has timeout_ms to finish, and
+ * fn(arg) is what runs when it ends. Returns 0, or -1 when the child has
+ * gone or cannot take the input (nothing changes; its first fn still runs).
+ */
+int child_feed(struct child *c, const void *data, size_t len, int timeout_ms,
+	       child_done_fn fn, void *arg);
+
+/* Kills the child's group and forgets it at once: fn never runs (shutdown). */
+void child_discard(struct child *c);
+
 /* Kills the child's group; fn still runs once it is reaped. */
 void child_kill(struct child *c);
 size_t child_count(void);

@@ -477,12 +477,14 @@ static int load_limits(struct cfgctx *x, const struct ynode *n, struct config *c
 {
 	static const char *const known[] = {
 		"max_body", "max_headers", "request_timeout", "max_connections",
-		"sync_timeout", "fetch_timeout", "fetch_retries", "dedup_max", NULL,
+		"sync_timeout", "fetch_timeout", "fetch_retries", "dedup_max", "apply_retries",
+		"apply_retry_delay", NULL,
 	};
 	long long body = (long long)c->max_body, headers = (long long)c->max_headers;
 	long long rt = c->request_timeout_ms / 1000, mc = c->max_connections;
 	long long st = c->sync_timeout_ms / 1000, ft = c->fetch_timeout_ms / 1000;
 	long long fr = c->fetch_retries, dm = (long long)c->dedup_max;
+	long long ar = c->apply_retries, ad = c->apply_retry_ms / 1000;
 
 	if (ynode_is_null(n))
 		return 0;
@@ -494,7 +496,9 @@ static int load_limits(struct cfgctx *x, const struct ynode *n, struct config *c
 	    get_int(x, n, "sync_timeout", "limits.", 1, 86400, &st) < 0 ||
 	    get_int(x, n, "fetch_timeout", "limits.", 1, 86400, &ft) < 0 ||
 	    get_int(x, n, "fetch_retries", "limits.", 0, 100, &fr) < 0 ||
-	    get_int(x, n, "dedup_max", "limits.", 16, 10000000, &dm) < 0)
+	    get_int(x, n, "dedup_max", "limits.", 16, 10000000, &dm) < 0 ||
+	    get_int(x, n, "apply_retries", "limits.", 0, 100, &ar) < 0 ||
+	    get_int(x, n, "apply_retry_delay", "limits.", 1, 3600, &ad) < 0)
 		return -1;
 	c->max_body = (size_t)body;
 	c->max_headers = (size_t)headers;
@@ -504,6 +508,8 @@ static int load_limits(struct cfgctx *x, const struct ynode *n, struct config *c
 	c->fetch_timeout_ms = (int)ft * 1000;
 	c->fetch_retries = (int)fr;
 	c->dedup_max = (size_t)dm;
+	c->apply_retries = (int)ar;
+	c->apply_retry_ms = (int)ad * 1000;
 	return 0;
 }
 
@@ -577,6 +583,8 @@ int config_load(struct config *c, const char *path, const char *default_tidegate
 	c->sync_timeout_ms = 600000;
 	c->fetch_timeout_ms = 120000;
 	c->fetch_retries = 3;
+	c->apply_retries = 5;
+	c->apply_retry_ms = 10000;
 	c->dedup_max = 10000;
 	x.path = path;
 	x.field[0] = '\0';

@@ -90,6 +90,8 @@ struct config {
 	int sync_timeout_ms;
 	int fetch_timeout_ms;
 	int fetch_retries;
+	int apply_retries;		/* a failed sync is tried again this many times */
+	int apply_retry_ms;		/* after this long, doubling each time (at most 10 min) */
 	size_t dedup_max;		/* delivery ids remembered */
 
 	struct receiver receivers[PROV__COUNT];

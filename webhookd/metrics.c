@@ -14,7 +14,7 @@ static const double buckets[] = { 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600 };
 
 struct sync_counter {
 	char *app;
-	unsigned long long success, failed;
+	unsigned long long success, failed, retries;
 };
 
 struct metrics {
@@ -54,20 +54,30 @@ void metrics_delivery(struct metrics *m, enum provider p, const char *result)
 			m->deliveries[p][i]++;
 }
 
-void metrics_sync(struct metrics *m, const char *app, const char *result, double seconds)
+static struct sync_counter *sync_counter(struct metrics *m, const char *app)
 {
-	struct sync_counter *c = NULL;
 	size_t i;
 
 	for (i = 0; i < m->nsyncs; i++)
 		if (!strcmp(m->syncs[i].app, app))
-			c = &m->syncs[i];
-	if (!c) {
-		XGROW(m->syncs, m->nsyncs + 1, m->alloc);
-		c = &m->syncs[m->nsyncs++];
-		c->app = xstrdup(app);
-		c->success = c->failed = 0;
-	}
+			return &m->syncs[i];
+	XGROW(m->syncs, m->nsyncs + 1, m->alloc);
+	m->syncs[m->nsyncs].app = xstrdup(app);
+	m->syncs[m->nsyncs].success = m->syncs[m->nsyncs].failed = 0;
+	m->syncs[m->nsyncs].retries = 0;
+	return &m->syncs[m->nsyncs++];
+}
+
+void metrics_sync_retry(struct metrics *m, const char *app)
+{
+	sync_counter(m, app)->retries++;
+}
+
+void metrics_sync(struct metrics *m, const char *app, const char *result, double seconds)
+{
+	struct sync_counter *c = sync_counter(m, app);
+	size_t i;
+
 	if (!strcmp(result, "success"))
 		c->success++;
 	else
@@ -100,6 +110,11 @@ void metrics_render(const struct metrics *m, const struct metrics_gauges *g, str
 		buf_addf(out, "tidegated_syncs_total{app=\"%s\",result=\"failed\"} %llu\n",
 			 m->syncs[i].app, m->syncs[i].failed);
 	}
+	buf_addstr(out, "# HELP tidegated_sync_retries_total Failed syncs tried again, by app.\n"
+		   "# TYPE tidegated_sync_retries_total counter\n");
+	for (i = 0; i < m->nsyncs; i++)
+		buf_addf(out, "tidegated_sync_retries_total{app=\"%s\"} %llu\n", m->syncs[i].app,
+			 m->syncs[i].retries);
 	buf_addstr(out, "# HELP tidegated_sync_duration_seconds Time from the start of a sync to its end.\n"
 		   "# TYPE tidegated_sync_duration_seconds histogram\n");
 	for (i = 0; i < NBUCKETS; i++) {

@@ -3,6 +3,7 @@
  *
  *	tidegated_deliveries_total{provider,result}   webhooks received, by outcome
  *	tidegated_syncs_total{app,result}             syncs finished, by outcome
+ *	tidegated_sync_retries_total{app}             failed syncs tried again
  *	tidegated_sync_duration_seconds               histogram of sync durations
  *	tidegated_queue_depth                         apps with a sync waiting or running
  *	tidegated_journal_pending                     accepted events not yet synced
@@ -25,6 +26,8 @@ void metrics_free(struct metrics *m);
 void metrics_delivery(struct metrics *m, enum provider p, const char *result);
 /* result: success, failed */
 void metrics_sync(struct metrics *m, const char *app, const char *result, double seconds);
+/* A failed sync of app is being tried again. */
+void metrics_sync_retry(struct metrics *m, const char *app);
 
 struct metrics_gauges {
 	size_t queue_depth;

@@ -42,6 +42,7 @@ enum step {
 struct job {
 	unsigned long long seq;
 	char *ref, *commit, *delivery, *provider, *pusher, *repo_url;
+	int retries;			/* times this job was tried again after failing */
 };
 
 struct app_rt {
@@ -57,6 +58,8 @@ struct app_rt {
 	const char *gitdir;		/* where the apply reads the commit: local or mirror */
 	char **env;			/* for git children; may hold a token */
 	struct event *retry_ev;
+	struct job *later;		/* a failed job waiting to be tried again */
+	struct event *later_ev;
 	struct app_rt *next;
 };
 
@@ -72,6 +75,9 @@ struct syncer {
 	void *drained_arg;
 	int audit_fd;
 	struct status_reporter *status;
+	struct child *spare;		/* a prepared apply waiting for its arguments */
+	char *spare_prog;		/* the program it runs */
+	int spare_broken;		/* one ended unused: make no more until a reload */
 };
 
 static const char *const step_names[] = {
@@ -80,6 +86,8 @@ static const char *const step_names[] = {
 
 static void step_run(struct app_rt *a);
 static void start_next(struct app_rt *a);
+static void spare_start(struct syncer *s);
+static void spare_stop(struct syncer *s);
 static void start_mirror(struct app_rt *a);
 static void stop_orphan(const struct syncer *s, const char *app);
 
@@ -144,6 +152,7 @@ struct syncer *syncer_new(struct event_base *base, const struct config *cfg,
 		for (i = 0; i < cfg->napps; i++)
 			stop_orphan(s, cfg->apps[i].name);
 	}
+	spare_start(s);
 	return s;
 }
 
@@ -153,6 +162,9 @@ void syncer_set_config(struct syncer *s, const struct config *cfg)
 	size_t i;
 
 	s->cfg = cfg;
+	s->spare_broken = 0;
+	if (s->spare && strcmp(s->spare_prog, cfg->tidegate))
+		spare_stop(s);
 	for (a = s->apps; a; a = a->next)
 		a->conf = NULL;
 	for (i = 0; i < cfg->napps; i++) {
@@ -174,12 +186,16 @@ void syncer_free(struct syncer *s)
 
 	if (!s)
 		return;
+	spare_stop(s);
 	for (a = s->apps; a; a = next) {
 		next = a->next;
 		job_free(a->pending);
 		job_free(a->current);
+		job_free(a->later);	/* its journal event stays: replayed at the next start */
 		if (a->retry_ev)
 			event_free(a->retry_ev);
+		if (a->later_ev)
+			event_free(a->later_ev);
 		env_free(a->env);
 		free(a->mirror);
 		free(a->local);
@@ -188,6 +204,7 @@ void syncer_free(struct syncer *s)
 	}
 	if (s->audit_fd >= 0)
 		close(s->audit_fd);
+	free(s->spare_prog);
 	free(s);
 }
 
@@ -207,7 +224,7 @@ size_t syncer_queue_depth(const struct syncer *s)
 	size_t n = 0;
 
 	for (a = s->apps; a; a = a->next)
-		if (a->pending || a->current)
+		if (a->pending || a->current || a->later)
 			n++;
 	return n;
 }
@@ -228,6 +245,14 @@ int syncer_submit(struct syncer *s, const char *app, const struct sync_job *job)
 	j->pusher = dup_or_null(job->pusher);
 	j->repo_url = dup_or_null(job->repo_url);
 	journal_ref(s->journal, j->seq);
+	if (a->later) {
+		log_fields(LOGL_INFO, "newer push replaces a failed sync waiting to be tried again",
+			   "app", a->name, "replaced", a->later->commit, "commit", j->commit, NULL);
+		evtimer_del(a->later_ev);
+		journal_unref(s->journal, a->later->seq);
+		job_free(a->later);
+		a->later = NULL;
+	}
 	if (a->pending) {
 		log_fields(LOGL_INFO, "newer push replaces a waiting one", "app", a->name,
 			   "replaced", a->pending->commit, "commit", j->commit, NULL);
@@ -243,6 +268,15 @@ int syncer_submit(struct syncer *s, const char *app, const struct sync_job *job)
 void syncer_drain(struct syncer *s, void (*done)(void *arg), void *arg)
 {
 	s->draining = 1;
+	spare_stop(s);
+	{
+		struct app_rt *a;
+
+		/* retries wait for the next start: their events stay in the journal */
+		for (a = s->apps; a; a = a->next)
+			if (a->later_ev)
+				evtimer_del(a->later_ev);
+	}
 	s->drained = done;
 	s->drained_arg = arg;
 	if (!s->running && done)
@@ -275,6 +309,7 @@ static void add_field(struct buf *b, const char *key, const char *val, int first
 
 struct outcome {
 	int ok;
+	int final;		/* trying again cannot help (the commit does not lint) */
 	const char *message;
 	long long counts[5];	/* created, configured, unchanged, pruned, failed */
 	int have_counts;
@@ -336,6 +371,61 @@ static void write_state(struct app_rt *a, const struct outcome *o, long long ms)
 	buf_release(&b);
 }
 
+static void later_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct app_rt *a = arg;
+	struct syncer *s = a->s;
+	struct job *j = a->later;
+	char n[16];
+
+	(void)fd;
+	(void)what;
+	a->later = NULL;
+	if (!j)
+		return;
+	if (a->pending || a->current || !a->conf || s->draining) {
+		journal_unref(s->journal, j->seq);
+		job_free(j);
+		return;
+	}
+	j->retries++;
+	snprintf(n, sizeof(n), "%d", j->retries);
+	log_fields(LOGL_INFO, "trying a failed sync again", "app", a->name, "commit", j->commit,
+		   "retry", n, NULL);
+	metrics_sync_retry(s->metrics, a->name);
+	a->pending = j;
+	start_next(a);
+}
+
+/*
+ * A failed sync is tried again after apply_retry_delay, doubling each
+ * time up to 10 minutes, at most apply_retries times, unless a newer
+ * push comes first (it replaces the retry).
+ */
+static void try_later(struct app_rt *a)
+{
+	const struct config *cfg = a->s->cfg;
+	long long ms = cfg->apply_retry_ms;
+	struct timeval tv;
+	char secs[32], n[32];
+	int i;
+
+	for (i = 0; i < a->current->retries && ms < 600000; i++)
+		ms *= 2;
+	if (ms > 600000)
+		ms = 600000;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	snprintf(secs, sizeof(secs), "%lld", ms / 1000);
+	snprintf(n, sizeof(n), "%d of %d", a->current->retries + 1, cfg->apply_retries);
+	log_fields(LOGL_INFO, "sync failed; trying again later", "app", a->name, "commit",
+		   a->current->commit, "in_seconds", secs, "retry", n, NULL);
+	a->later = a->current;
+	if (!a->later_ev)
+		a->later_ev = evtimer_new(a->s->base, later_cb, a);
+	evtimer_add(a->later_ev, &tv);
+}
+
 static void finish(struct app_rt *a, const struct outcome *o)
 {
 	struct syncer *s = a->s;
@@ -363,8 +453,13 @@ static void finish(struct app_rt *a, const struct outcome *o)
 			    o->ok ? STATE_SUCCESS : STATE_FAILURE, desc);
 	}
 	metrics_sync(s->metrics, a->name, o->ok ? "success" : "failed", (double)ms / 1000.0);
-	journal_unref(s->journal, a->current->seq);
-	job_free(a->current);
+	if (!o->ok && !o->final && !a->pending && !s->draining && a->conf &&
+	    a->current->retries < s->cfg->apply_retries) {
+		try_later(a);	/* keeps the job and its journal reference */
+	} else {
+		journal_unref(s->journal, a->current->seq);
+		job_free(a->current);
+	}
 	a->current = NULL;
 	a->step = STEP_IDLE;
 	env_free(a->env);
@@ -377,6 +472,7 @@ static void finish(struct app_rt *a, const struct outcome *o)
 	}
 	if (a->pending)
 		start_next(a);
+	spare_start(s);
 }
 
 static void fail(struct app_rt *a, const char *msg)
@@ -545,19 +641,43 @@ static char *child_file(const struct syncer *s, const char *app)
 	return xstrfmt("%s/apps/%s.child", s->cfg->state_dir, app);
 }
 
+/* When process pid started (field 22 of /proc/PID/stat), or 0 when it is gone. */
+static unsigned long long proc_starttime(long pid)
+{
+	char *path = xstrfmt("/proc/%ld/stat", pid), *p;
+	struct buf b = BUF_INIT(4096);
+	unsigned long long t = 0;
+	int field;
+
+	if (buf_read_file(&b, path) == 0 && (p = strrchr(b.data, ')'))) {
+		/* after "pid (comm)" comes field 3, the state */
+		for (field = 2; *p && field < 22; p++)
+			if (*p == ' ')
+				field++;
+		if (field == 22)
+			t = strtoull(p, NULL, 10);
+	}
+	buf_release(&b);
+	free(path);
+	return t;
+}
+
 /*
- * The apply child's pid is kept in state_dir/apps/A.child while it runs,
- * so that after a kill -9 of tidegated the next start can stop an apply
- * that outlived it before applying again.
+ * Every child of a sync (git or the apply) leads its own process group;
+ * while it runs, state_dir/apps/A.child holds "PID STARTTIME STEP". After
+ * a kill -9 of tidegated, the next start kills the group of a child that
+ * outlived it (the same pid and start time: not a process that reused
+ * the pid) before syncing the app again.
  */
 static void record_child(struct app_rt *a, int pid)
 {
 	char *path = child_file(a->s, a->name), *dir = xstrfmt("%s/apps", a->s->cfg->state_dir);
-	char line[32];
+	char line[128];
 	int fd, n;
 
 	mkdir(dir, 0750);
-	n = snprintf(line, sizeof(line), "%d\n", pid);
+	n = snprintf(line, sizeof(line), "%d %llu %s\n", pid, proc_starttime(pid),
+		     a->step == STEP_APPLY ? "apply" : "git");
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd < 0 || write(fd, line, (size_t)n) != n)
 		log_warn("cannot write '%s'", path);
@@ -575,43 +695,113 @@ static void forget_child(struct app_rt *a)
 	free(path);
 }
 
-/* Stops an apply of app left running by a previous tidegated. */
+/* Stops a child of app's sync left running by a previous tidegated. */
 static void stop_orphan(const struct syncer *s, const char *app)
 {
-	char *path = child_file(s, app), *cmdpath;
-	struct buf b = BUF_INIT(64), cmd = BUF_INIT(1 << 20);
-	char want[200];
+	char *path = child_file(s, app), *end;
+	struct buf b = BUF_INIT(128);
+	unsigned long long start;
 	long pid;
-	size_t i;
 
-	if (buf_read_file(&b, path) < 0 || (pid = strtol(b.data, NULL, 10)) <= 1)
+	if (buf_read_file(&b, path) < 0 || (pid = strtol(b.data, &end, 10)) <= 1)
 		goto out;
-	cmdpath = xstrfmt("/proc/%ld/cmdline", pid);
-	if (buf_read_file(&cmd, cmdpath) == 0) {
-		/* Only if that pid is still our apply of this app. */
-		snprintf(want, sizeof(want), "--applyset%c%s%c", 0, app, 0);
-		for (i = 0; i + strlen(app) + 12 <= cmd.len; i++) {
-			if (!memcmp(cmd.data + i, want, strlen(app) + 12)) {
-				log_fields(LOGL_WARN, "stopping an apply left by a previous run",
-					   "app", app, NULL);
-				kill(-(pid_t)pid, SIGKILL);
-				break;
-			}
-		}
+	start = strtoull(end, &end, 10);
+	if (start && proc_starttime(pid) == start) {
+		int apply = !strcmp(end, " apply\n");
+
+		log_fields(LOGL_WARN, apply ? "stopping an apply left by a previous run"
+				  : "stopping a git child left by a previous run", "app", app, NULL);
+		kill(-(pid_t)pid, SIGKILL);
 	}
-	free(cmdpath);
 	unlink(path);
 out:
 	buf_release(&b);
-	buf_release(&cmd);
 	free(path);
+}
+
+/* ------------------------------------------------- the prepared apply -- */
+
+/*
+ * Starting `tidegate apply` costs tens of milliseconds before it does
+ * anything (exec, then loading and linking libcurl, OpenSSL and theirs).
+ * So one is started ahead, `tidegate apply --args-from-stdin`, and waits;
+ * the next sync to apply hands it its arguments on stdin (child_feed) and
+ * a new one is prepared once that sync has finished. Each apply still
+ * runs in a fresh process of its own.
+ */
+static void spare_gone(struct child_result *res, void *arg)
+{
+	struct syncer *s = arg;
+	char line[300];
+
+	s->spare = NULL;
+	if (!res->exited) {
+		log_fields(LOGL_DEBUG, "the prepared apply was killed", NULL);
+		return;
+	}
+	last_line(&res->err, line, sizeof(line));
+	log_fields(LOGL_WARN, "the prepared apply ended before it had work; applies start "
+		   "from scratch until the configuration is reloaded", "program", s->spare_prog,
+		   "error", line, NULL);
+	s->spare_broken = 1;
+}
+
+static void spare_start(struct syncer *s)
+{
+	const char *argv[] = { s->cfg->tidegate, "apply", "--args-from-stdin", NULL };
+
+	if (s->spare || s->spare_broken || s->draining || !s->cfg->napps)
+		return;
+	s->spare = child_start_waiting(argv, NULL, OUT_MAX, ERR_MAX, spare_gone, s);
+	if (!s->spare) {
+		s->spare_broken = 1;
+		return;
+	}
+	free(s->spare_prog);
+	s->spare_prog = xstrdup(s->cfg->tidegate);
+}
+
+static void spare_stop(struct syncer *s)
+{
+	if (s->spare)
+		child_discard(s->spare);
+	s->spare = NULL;
+}
+
+/*
+ * Hands argv (argv[0] is the program) to the prepared apply. Returns the
+ * child, or NULL when there is none for this program or it cannot take
+ * them (the caller starts one).
+ */
+static struct child *spare_take(struct app_rt *a, const char *const *argv, int timeout_ms)
+{
+	struct syncer *s = a->s;
+	struct buf b = BUF_INIT(CHILD_FEED_MAX);
+	struct child *c = s->spare;
+	size_t i;
+
+	if (!c || strcmp(s->spare_prog, argv[0]))
+		return NULL;
+	for (i = 2; argv[i]; i++)	/* after the program and "apply" */
+		buf_add(&b, argv[i], strlen(argv[i]) + 1);
+	if (b.toobig || child_feed(c, b.data, b.len, timeout_ms, on_child, a) < 0) {
+		buf_release(&b);
+		return NULL;
+	}
+	buf_release(&b);
+	s->spare = NULL;
+	return c;
 }
 
 static void run(struct app_rt *a, const char *const *argv, int timeout_ms, int git)
 {
-	struct child *c = child_run(argv, git ? (const char *const *)a->env : NULL, NULL,
-				    timeout_ms, OUT_MAX, ERR_MAX, on_child, a);
+	struct child *c = NULL;
 
+	if (a->step == STEP_APPLY)
+		c = spare_take(a, argv, timeout_ms);
+	if (!c)
+		c = child_run(argv, git ? (const char *const *)a->env : NULL, NULL, timeout_ms,
+			      OUT_MAX, ERR_MAX, on_child, a);
 	if (!c) {
 		char msg[256];
 
@@ -619,8 +809,7 @@ static void run(struct app_rt *a, const char *const *argv, int timeout_ms, int g
 		fail(a, msg);
 		return;
 	}
-	if (a->step == STEP_APPLY)
-		record_child(a, child_pid(c));
+	record_child(a, child_pid(c));
 }
 
 static void retry_cb(evutil_socket_t fd, short what, void *arg)
@@ -719,7 +908,7 @@ static void step_run(struct app_rt *a)
 			argv[n++] = "--prune";
 		argv[n++] = c->path[0] ? c->path : ".";
 		argv[n] = NULL;
-		run(a, argv, cfg->sync_timeout_ms, 0);
+		run(a, (const char *const *)argv, cfg->sync_timeout_ms, 0);
 		break;
 	}
 	default:
@@ -737,6 +926,12 @@ static void read_apply_result(const struct child_result *res, struct outcome *o,
 
 	msg[0] = '\0';	/* a success says nothing more */
 	o->ok = child_ok(res);
+	{
+		const cJSON *lint = cJSON_GetObjectItemCaseSensitive(root, "lint");
+		const cJSON *errs = cJSON_GetObjectItemCaseSensitive(lint, "errors");
+
+		o->final = cJSON_IsNumber(errs) && errs->valuedouble > 0;
+	}
 	if (cJSON_IsObject(counts)) {
 		o->have_counts = 1;
 		for (i = 0; i < 5; i++) {
@@ -788,6 +983,7 @@ static void on_child(struct child_result *res, void *arg)
 	struct outcome o;
 
 	memset(&o, 0, sizeof(o));
+	forget_child(a);
 	if (log_get_level() >= LOGL_DEBUG) {
 		char dur[32];
 
@@ -860,7 +1056,6 @@ static void on_child(struct child_result *res, void *arg)
 		fail(a, msg);
 		return;
 	case STEP_APPLY:
-		forget_child(a);
 		read_apply_result(res, &o, msg, sizeof(msg));
 		finish(a, &o);
 		return;

@@ -23,6 +23,16 @@
  * A job submitted while its app is busy waits; a newer one replaces it
  * (the replaced event's journal reference is dropped). Each job holds one
  * journal reference on its event until its sync ends.
+ *
+ * A failed sync is tried again (limits.apply_retries times, after
+ * limits.apply_retry_delay, doubling up to 10 minutes; counted in
+ * tidegated_sync_retries_total) unless a newer push replaces it or the
+ * commit has lint errors; a retry keeps its journal reference while it
+ * waits, so a restart tries it at once.
+ *
+ * `tidegate apply` is started ahead of need (`apply --args-from-stdin`,
+ * waiting for its arguments), so a sync does not wait for the program to
+ * load; each apply is still a process of its own.
  */
 #ifndef TIDEGATED_SYNC_H
 #define TIDEGATED_SYNC_H
