@@ -31,6 +31,10 @@ PKGS = yaml-0.1 libevent libevent_openssl libcjson libcurl openssl
 # on a machine that does not have them yet.
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS))
+# The lint and gate programs name only what they use, so they never load
+# libcurl or OpenSSL (whatever the linker's --as-needed default).
+LEAN_PKGS = yaml-0.1 libcjson
+LEAN_LIBS = $(shell $(PKG_CONFIG) --libs $(LEAN_PKGS)) -lm
 
 WARNINGS = -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
 	-Wpointer-arith -Wformat-security -Wvla -Wwrite-strings
@@ -88,7 +92,7 @@ $(LIB): $(LIB_OBJS)
 
 $(O)/bin/tidegate: $(CLI_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LEAN_LIBS)
 
 $(O)/bin/tidegate-kube: $(KUBE_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
@@ -98,7 +102,11 @@ $(O)/bin/tidegated: $(DAEMON_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(DAEMON_OBJS) $(LIB) $(LIBS)
 
-$(O)/bin/tidegate-%: $(O)/hooks/%.o $(HOOK_OBJS) $(LIB)
+$(O)/bin/tidegate-pre-receive: $(O)/hooks/pre-receive.o $(HOOK_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(HOOK_OBJS) $(LIB) $(LEAN_LIBS)
+
+$(O)/bin/tidegate-post-receive: $(O)/hooks/post-receive.o $(HOOK_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(HOOK_OBJS) $(LIB) $(LIBS)
 

@@ -23,61 +23,61 @@
  * trees with a run on these.
  */
 static const struct yprune keep_port[] = {
-	{ "name", NULL }, { NULL, NULL },
+	YPRUNE("name", NULL), YPRUNE_END,
 };
 static const struct yprune keep_container[] = {
-	{ "ports", keep_port }, { NULL, NULL },
+	YPRUNE("ports", keep_port), YPRUNE_END,
 };
 static const struct yprune keep_pod_spec[] = {
-	{ "containers", keep_container },
-	{ "initContainers", keep_container },
-	{ "ephemeralContainers", keep_container },
-	{ NULL, NULL },
+	YPRUNE("containers", keep_container),
+	YPRUNE("initContainers", keep_container),
+	YPRUNE("ephemeralContainers", keep_container),
+	YPRUNE_END,
 };
 static const struct yprune keep_labels[] = {
-	{ "labels", NULL }, { NULL, NULL },
+	YPRUNE("labels", NULL), YPRUNE_END,
 };
 static const struct yprune keep_template[] = {
-	{ "metadata", keep_labels }, { "spec", keep_pod_spec }, { NULL, NULL },
+	YPRUNE("metadata", keep_labels), YPRUNE("spec", keep_pod_spec), YPRUNE_END,
 };
 static const struct yprune keep_job_spec[] = {
-	{ "template", keep_template }, { NULL, NULL },
+	YPRUNE("template", keep_template), YPRUNE_END,
 };
 static const struct yprune keep_job_template[] = {
-	{ "spec", keep_job_spec }, { NULL, NULL },
+	YPRUNE("spec", keep_job_spec), YPRUNE_END,
 };
+/* names, kinds and places live in struct kobj; ignores read the annotations */
 static const struct yprune keep_meta[] = {
-	{ "name", NULL }, { "namespace", NULL }, { "annotations", NULL }, { NULL, NULL },
+	YPRUNE("annotations", NULL), YPRUNE_END,
 };
 static const struct yprune keep_pod_meta[] = {
-	{ "name", NULL }, { "namespace", NULL }, { "annotations", NULL }, { "labels", NULL },
-	{ NULL, NULL },
+	YPRUNE("annotations", NULL), YPRUNE("labels", NULL), YPRUNE_END,
 };
 static const struct yprune keep_service_spec[] = {
-	{ "selector", NULL }, { "type", NULL }, { "ports", NULL }, { NULL, NULL },
+	YPRUNE("selector", NULL), YPRUNE("type", NULL), YPRUNE("ports", NULL), YPRUNE_END,
 };
 static const struct yprune keep_hpa_spec[] = {
-	{ "scaleTargetRef", NULL }, { NULL, NULL },
+	YPRUNE("scaleTargetRef", NULL), YPRUNE_END,
 };
 static const struct yprune keep_workload_spec[] = {
-	{ "replicas", NULL }, { "template", keep_template },
-	{ "jobTemplate", keep_job_template }, { NULL, NULL },
+	YPRUNE("replicas", NULL), YPRUNE("template", keep_template),
+	YPRUNE("jobTemplate", keep_job_template), YPRUNE_END,
 };
 static const struct yprune keep_service[] = {
-	{ "apiVersion", NULL }, { "kind", NULL }, { "metadata", keep_meta },
-	{ "spec", keep_service_spec }, { NULL, NULL },
+	YPRUNE("metadata", keep_meta),
+	YPRUNE("spec", keep_service_spec), YPRUNE_END,
 };
 static const struct yprune keep_hpa[] = {
-	{ "apiVersion", NULL }, { "kind", NULL }, { "metadata", keep_meta },
-	{ "spec", keep_hpa_spec }, { NULL, NULL },
+	YPRUNE("metadata", keep_meta),
+	YPRUNE("spec", keep_hpa_spec), YPRUNE_END,
 };
 static const struct yprune keep_pod[] = {
-	{ "apiVersion", NULL }, { "kind", NULL }, { "metadata", keep_pod_meta },
-	{ "spec", keep_pod_spec }, { NULL, NULL },
+	YPRUNE("metadata", keep_pod_meta),
+	YPRUNE("spec", keep_pod_spec), YPRUNE_END,
 };
 static const struct yprune keep_other[] = {
-	{ "apiVersion", NULL }, { "kind", NULL }, { "metadata", keep_meta },
-	{ "spec", keep_workload_spec }, { "template", keep_template }, { NULL, NULL },
+	YPRUNE("metadata", keep_meta),
+	YPRUNE("spec", keep_workload_spec), YPRUNE("template", keep_template), YPRUNE_END,
 };
 
 const struct yprune *rules_set_keep(const struct kobj *o)

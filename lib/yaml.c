@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -334,8 +335,8 @@ static const struct yprune *prune_find(const struct yprune *keep, const struct y
 {
 	if (!k || k->kind != YN_SCALAR)
 		return NULL;
-	for (; keep->key; keep++)
-		if (key_is(k, keep->key, strlen(keep->key)))
+	for (; keep->key.str; keep++)
+		if (key_is(k, keep->key.str, keep->key.len))
 			return keep;
 	return NULL;
 }
@@ -373,16 +374,10 @@ struct ynode *ynode_copy(struct yarena *a, const struct ynode *n, const struct y
 
 		if (keep && !e)
 			continue;
-		if (e && !k->tag) {
-			/* a named key: its text is the list's, no copy needed */
-			struct ynode *kc = arena_alloc(a, sizeof(*kc));
-
-			*kc = *k;
-			kc->str = e->key;
-			c->kids[2 * c->n] = kc;
-		} else {
+		if (e && !k->tag)
+			c->kids[2 * c->n] = (struct ynode *)&e->key;	/* shared, never written */
+		else
 			c->kids[2 * c->n] = ynode_copy(a, k, NULL);
-		}
 		c->kids[2 * c->n + 1] = ynode_copy(a, n->kids[2 * i + 1], e ? e->sub : NULL);
 		c->n++;
 	}
@@ -938,13 +933,20 @@ out:
 
 static void add_scalar(struct parse *p, yaml_event_t *ev)
 {
-	struct ynode *n = new_node(p, YN_SCALAR, &ev->start_mark);
+	struct ynode *n;
 
+	if (ev->data.scalar.length > UINT_MAX) {
+		limit(p, ev->start_mark.line + 1, ev->start_mark.column + 1,
+		      "split the value", "%s: a scalar of %zu bytes", "scalar too long",
+		      ev->data.scalar.length);
+		return;
+	}
+	n = new_node(p, YN_SCALAR, &ev->start_mark);
 	if (!n)
 		return;
 	n->str = arena_strndup(p->arena, (const char *)ev->data.scalar.value,
 			       ev->data.scalar.length);
-	n->len = ev->data.scalar.length;
+	n->len = (unsigned)ev->data.scalar.length;
 	n->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE &&
 		ev->data.scalar.style != YAML_ANY_SCALAR_STYLE;
 	n->tag = intern_tag(p, ev->data.scalar.tag);

@@ -42,15 +42,15 @@ enum yscalar {
 	YS_NULL,
 };
 
-struct ynode {
-	enum ynode_kind kind;
-	enum yscalar stype;	/* scalars only */
+struct ynode {		/* 48 bytes: a large file has millions */
+	enum ynode_kind kind : 2;
+	enum yscalar stype : 3;	/* scalars only */
 	unsigned quoted : 1;	/* scalar was quoted or a block (| >) */
 	unsigned alias : 1;	/* reached through an alias (*ref) */
 	unsigned line, col;	/* 1-based start of the node */
+	unsigned len;		/* scalars: length of str (may contain NUL); < 4 GiB */
 	const char *tag;	/* explicit tag ("!!str", "!foo") or NULL */
 	const char *str;	/* scalars: the text, NUL-terminated */
-	size_t len;		/* scalars: length of str (may contain NUL) */
 	size_t n;		/* maps: pairs; seqs: items */
 	struct ynode **kids;	/* seq: kids[i]; map: kids[2i] key, kids[2i+1] value */
 };
@@ -105,18 +105,21 @@ void yfile_drop_tree(struct yfile *f);
 /*
  * Trees that outlive their file: a standalone arena and a copy of a
  * node into it that keeps only the parts a caller names. A struct
- * yprune list is ended by a NULL key; an entry's sub NULL keeps the
- * whole value, else the value is copied with sub applied. On a map the
- * list selects keys; a sequence applies the same list to each item;
- * scalars are copied as they are. A NULL list copies everything.
- * Positions, tags and scalar types are kept. The keys a list names point
- * at the list's own strings, so lists must outlive the copies (static
- * tables).
+ * yprune list (static, built with YPRUNE() and ended by YPRUNE_END)
+ * names keys; an entry's sub NULL keeps the whole value, else the value
+ * is copied with sub applied. On a map the list selects keys; a sequence
+ * applies the same list to each item; scalars are copied as they are. A
+ * NULL list copies everything. Positions, tags and scalar types are
+ * kept, except that a named key is the list's own node, shared by every
+ * copy and at line 0: report at values, not at these keys.
  */
 struct yprune {
-	const char *key;
+	struct ynode key;
 	const struct yprune *sub;
 };
+#define YPRUNE(k, s) { .key = { .kind = YN_SCALAR, .stype = YS_STRING, .quoted = 1, \
+			     .str = (k), .len = sizeof(k) - 1 }, .sub = (s) }
+#define YPRUNE_END { .key = { .kind = YN_SCALAR, .str = NULL }, .sub = NULL }
 struct yarena *yarena_new(void);
 void yarena_free(struct yarena *a);
 /* A copy of s in a (NULL for NULL). */

@@ -34,8 +34,8 @@ test_expect_success 'a missing tidegate-kube is a clear error (exit 2), lint sti
 	TIDEGATE_KUBE=$TEST_DIR/nothing-here tidegate lint c.yaml
 '
 
-test_expect_success 'tidegate lint does not load libcurl or OpenSSL' '
-	ldd "$(command -v tidegate)" >libs &&
+test_expect_success 'tidegate lint and the gate do not load libcurl or OpenSSL' '
+	ldd "$(command -v tidegate)" "$(command -v tidegate-pre-receive)" >libs &&
 	! grep -E "libcurl|libssl|libcrypto|libevent" libs &&
 	ldd "$(command -v tidegate-kube)" | grep -q libcurl
 '
