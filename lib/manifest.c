@@ -200,13 +200,25 @@ int kind_is_cluster_scoped(const char *group, const char *kind)
 
 /* ---- findings with object context ---------------------------------- */
 
+#define JSEG_MAX 256
+
+/* The JSON path of the walk, kept as pieces and spelled only for a finding. */
+struct jseg {
+	const char *key;	/* NULL: an index */
+	size_t index;
+};
+
 struct objcheck {
 	struct findings *fs;
 	const struct kobj *o;
 	const char *path;
-	char jpath[512];
+	struct jseg segs[JSEG_MAX];
+	size_t nsegs;
+	char jpath[512];	/* JPATH(c) spells the pieces here */
 	size_t jlen;
 };
+
+#define JPATH(c) jpath_spell(c)
 
 static void vreport(struct objcheck *c, const struct ynode *at, enum severity sev,
 		    const char *rule, const char *hint, const char *jpath, const char *fmt,
@@ -240,50 +252,81 @@ static void report(struct objcheck *c, const struct ynode *at, enum severity sev
 	va_end(ap);
 }
 
-/* Appends the pieces to the JSON path; a path that would not fit stays as it was. */
-static size_t jpath_push(struct objcheck *c, const char *a, const char *b, size_t blen,
-			 const char *z)
+/* Appends the pieces to the spelled path; a piece that would not fit is left out. */
+static void jpath_add(struct objcheck *c, const char *a, const char *b, size_t blen,
+		      const char *z)
 {
-	size_t old = c->jlen, la = strlen(a), lz = strlen(z);
+	size_t la = strlen(a), lz = strlen(z);
 
 	if (la + blen + lz >= sizeof(c->jpath) - c->jlen)
-		return old;
+		return;
 	memcpy(c->jpath + c->jlen, a, la);
 	memcpy(c->jpath + c->jlen + la, b, blen);
 	memcpy(c->jpath + c->jlen + la + blen, z, lz);
 	c->jlen += la + blen + lz;
 	c->jpath[c->jlen] = '\0';
-	return old;
+}
+
+/* The JSON path of the walk's place, as ".spec.containers[0]" or "[\"a/b\"]". */
+static const char *jpath_spell(struct objcheck *c)
+{
+	size_t s;
+
+	c->jlen = 0;
+	c->jpath[0] = '\0';
+	for (s = 0; s < c->nsegs; s++) {
+		const char *key = c->segs[s].key;
+
+		if (key) {
+			size_t i, plain = 1;
+
+			for (i = 0; key[i]; i++)
+				if (!is_alnum(key[i]) && key[i] != '_' && key[i] != '-')
+					plain = 0;
+			if (plain && *key)
+				jpath_add(c, ".", key, i, "");
+			else
+				jpath_add(c, "[\"", key, i, "\"]");
+		} else {
+			char num[24];
+			size_t n = sizeof(num), v = c->segs[s].index;
+
+			do {
+				num[--n] = (char)('0' + v % 10);
+				v /= 10;
+			} while (v);
+			jpath_add(c, "[", num + n, sizeof(num) - n, "]");
+		}
+	}
+	return c->jpath;
 }
 
 static size_t jpath_push_key(struct objcheck *c, const char *key)
 {
-	size_t i, plain = 1;
+	size_t old = c->nsegs;
 
-	for (i = 0; key[i]; i++)
-		if (!is_alnum(key[i]) && key[i] != '_' && key[i] != '-')
-			plain = 0;
-	if (plain && *key)
-		return jpath_push(c, ".", key, i, "");
-	return jpath_push(c, "[\"", key, i, "\"]");
+	if (old < JSEG_MAX) {
+		c->segs[old].key = key;
+		c->nsegs++;
+	}
+	return old;
 }
 
 static size_t jpath_push_index(struct objcheck *c, size_t i)
 {
-	char num[24];
-	size_t n = sizeof(num);
+	size_t old = c->nsegs;
 
-	do {
-		num[--n] = (char)('0' + i % 10);
-		i /= 10;
-	} while (i);
-	return jpath_push(c, "[", num + n, sizeof(num) - n, "]");
+	if (old < JSEG_MAX) {
+		c->segs[old].key = NULL;
+		c->segs[old].index = i;
+		c->nsegs++;
+	}
+	return old;
 }
 
 static void jpath_pop(struct objcheck *c, size_t old)
 {
-	c->jlen = old;
-	c->jpath[old] = '\0';
+	c->nsegs = old;
 }
 
 static const char *scalar_type_name(const struct ynode *n)
@@ -315,7 +358,7 @@ static void check_trap(struct objcheck *c, const struct ynode *v, const char *wh
 	if (!m)
 		return;
 	report(c, v, SEV_WARNING, "yaml11-trap",
-	       "quote the value (\"...\") so every YAML reader sees the same thing", c->jpath,
+	       "quote the value (\"...\") so every YAML reader sees the same thing", JPATH(c),
 	       "%s %s is a string in YAML 1.2 but a YAML 1.1 reader (such as kubectl) reads it as %s %s",
 	       what, v->str, !strcmp(m, "int") || !strncmp(m, "octal", 5) ? "an" : "a", m);
 }
@@ -326,7 +369,7 @@ static void check_label_map(struct objcheck *c, const struct ynode *m, int annot
 
 	if (!m || m->kind != YN_MAP) {
 		if (m && !ynode_is_null(m))
-			report(c, m, SEV_ERROR, "invalid-label", NULL, c->jpath,
+			report(c, m, SEV_ERROR, "invalid-label", NULL, JPATH(c),
 			       "%s must be a map of strings, not %s",
 			       annotations ? "annotations" : "labels", scalar_type_name(m));
 		return;
@@ -337,24 +380,24 @@ static void check_label_map(struct objcheck *c, const struct ynode *m, int annot
 		size_t old;
 
 		if (!key) {
-			report(c, k, SEV_ERROR, "invalid-label", NULL, c->jpath,
+			report(c, k, SEV_ERROR, "invalid-label", NULL, JPATH(c),
 			       "%s key must be a string", annotations ? "annotation" : "label");
 			continue;
 		}
 		old = jpath_push_key(c, key);
 		if (!k->quoted && ynode_yaml11(k))
-			report(c, k, SEV_WARNING, "yaml11-trap", "quote the key", c->jpath,
+			report(c, k, SEV_WARNING, "yaml11-trap", "quote the key", JPATH(c),
 			       "%s key %s is a string in YAML 1.2 but a YAML 1.1 reader (such as kubectl) reads it as a %s",
 			       annotations ? "annotation" : "label", key, ynode_yaml11(k));
 		if ((why = check_label_key(key)))
 			report(c, k, SEV_ERROR, "invalid-label",
 			       "keys are [prefix/]name: a DNS subdomain prefix, a name of up to 63 alphanumerics, '-', '_', '.'",
-			       c->jpath, "%s key \"%s\" is invalid: %s",
+			       JPATH(c), "%s key \"%s\" is invalid: %s",
 			       annotations ? "annotation" : "label", key, why);
 		/* null is read as "" by the API server */
 		if (v->kind != YN_SCALAR || (v->stype != YS_STRING && v->stype != YS_NULL)) {
 			report(c, v, SEV_ERROR, "invalid-label", "quote the value so it is a string",
-			       c->jpath, "%s value %s%s%s is %s, not a string: Kubernetes refuses it",
+			       JPATH(c), "%s value %s%s%s is %s, not a string: Kubernetes refuses it",
 			       annotations ? "annotation" : "label",
 			       v->kind == YN_SCALAR ? "\"" : "", v->kind == YN_SCALAR ? v->str : "",
 			       v->kind == YN_SCALAR ? "\"" : "", scalar_type_name(v));
@@ -362,7 +405,7 @@ static void check_label_map(struct objcheck *c, const struct ynode *m, int annot
 			if (!annotations && (why = check_label_value(v->str)))
 				report(c, v, SEV_ERROR, "invalid-label",
 				       "label values are up to 63 alphanumerics, '-', '_', '.' (or empty)",
-				       c->jpath, "label value \"%s\" is invalid: %s", v->str, why);
+				       JPATH(c), "label value \"%s\" is invalid: %s", v->str, why);
 			if (v->stype == YS_STRING)
 				check_trap(c, v, annotations ? "annotation value" : "label value");
 			total += strlen(key) + v->len;
@@ -371,7 +414,7 @@ static void check_label_map(struct objcheck *c, const struct ynode *m, int annot
 	}
 	if (annotations && total > 256 * 1024)
 		report(c, m, SEV_ERROR, "invalid-label", "move large data into a ConfigMap",
-		       c->jpath, "annotations total %zu bytes, over Kubernetes' limit of 262144", total);
+		       JPATH(c), "annotations total %zu bytes, over Kubernetes' limit of 262144", total);
 }
 
 static int is_octal_looking(const struct ynode *v)
@@ -435,7 +478,7 @@ static void walk(struct objcheck *c, const struct ynode *n, const char *parent_k
 
 			ynode_int(v, &dec);
 			report(c, v, SEV_WARNING, "yaml11-trap",
-			       "write the mode in decimal (0644 is 420) or as 0o644", c->jpath,
+			       "write the mode in decimal (0644 is 420) or as 0o644", JPATH(c),
 			       "file mode %s is the decimal %lld in YAML 1.2 but octal %s in YAML 1.1 (kubectl): readers disagree",
 			       v->str, dec, v->str);
 		} else {
@@ -450,8 +493,7 @@ static void check_object(struct objcheck *c, const struct kobj *o, int service_s
 	const struct ynode *data;
 	size_t i, old;
 
-	c->jpath[0] = '\0';
-	c->jlen = 0;
+	c->nsegs = 0;
 	if (!strcmp(o->kind, "CustomResourceDefinition")) {
 		/* its spec is a schema, where "labels" and "env" are property names */
 		const struct ynode *md = ynode_get(o->root, "metadata");
@@ -471,8 +513,7 @@ static void check_object(struct objcheck *c, const struct kobj *o, int service_s
 			jpath_push_key(c, "spec");
 			jpath_push_key(c, "selector");
 			check_label_map(c, sel, 0);
-			c->jpath[0] = '\0';
-			c->jlen = 0;
+			c->nsegs = 0;
 		}
 	}
 	if (!strcmp(o->kind, "ConfigMap") && !*o->group &&
@@ -544,8 +585,11 @@ static void add_object(struct kset *set, struct yfile *yf, size_t doc,
 	struct kobj o;
 	const char *slash, *(*check)(const char *), *want, *why;
 
-	memset(&c, 0, sizeof(c));
-	c.fs = fs;
+	c.fs = fs;	/* segs and jpath are written before they are read */
+	c.o = NULL;
+	c.nsegs = 0;
+	c.jlen = 0;
+	c.jpath[0] = '\0';
 	c.path = yf->path;
 	if (!av || !kd || ynode_is_null(av) || ynode_is_null(kd)) {
 		findings_add(fs, yf->path, n->line, n->col, SEV_ERROR, "object-missing-field",

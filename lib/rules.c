@@ -686,6 +686,35 @@ int kobj_is_workload(const struct kobj *o)
 	return kobj_pod_spec(o, NULL) != NULL;
 }
 
+/* pod_jpath + "." + list + "[i]" into out (RULE_JPATH_MAX), as jpath_join would. */
+static void container_jpath(char *out, const char *pod_jpath, const char *list, size_t i)
+{
+	size_t lp = pod_jpath ? strlen(pod_jpath) : 0, ll = strlen(list), n, ln;
+	char num[24];
+	size_t k = sizeof(num) - 1;
+
+	num[k] = '\0';
+	do {
+		num[--k] = (char)('0' + i % 10);
+		i /= 10;
+	} while (i);
+	ln = sizeof(num) - 1 - k;
+	if (lp + 1 + ll + 2 + ln >= RULE_JPATH_MAX) {
+		jpath_join(out, pod_jpath, ".%s[%s]", list, num + k);
+		return;
+	}
+	memcpy(out, pod_jpath ? pod_jpath : "", lp);
+	n = lp;
+	out[n++] = '.';
+	memcpy(out + n, list, ll);
+	n += ll;
+	out[n++] = '[';
+	memcpy(out + n, num + k, ln);
+	n += ln;
+	out[n++] = ']';
+	out[n] = '\0';
+}
+
 static void walk_list(const struct rule_ctx *ctx, const struct kobj *o,
 		      const struct ynode *pod, const char *pod_jpath,
 		      const char *list, unsigned flags, kcontainer_fn fn)
@@ -716,7 +745,7 @@ static void walk_list(const struct rule_ctx *ctx, const struct kobj *o,
 		kc.name = ynode_str(ynode_get(c, "name"));
 		if (!kc.name)
 			kc.name = "(unnamed)";
-		jpath_join(kc.jpath, pod_jpath, ".%s[%zu]", list, i);
+		container_jpath(kc.jpath, pod_jpath, list, i);
 		fn(ctx, o, &kc);
 	}
 }

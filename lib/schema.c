@@ -1403,11 +1403,19 @@ int schema_store_add_crd(struct schema_store *st, const struct kobj *crd, struct
 
 /* ---- validation ------------------------------------------------------ */
 
+#define VSEG_MAX 256
+
 struct vctx {
 	struct schema_store *st;
 	const struct kobj *o;
 	struct findings *fs;
-	struct buf path;	/* JSON path of the node being checked */
+	/* JSON path of the node being checked, as pieces (key, or NULL and an index) */
+	struct {
+		const char *key;
+		size_t index;
+	} segs[VSEG_MAX];
+	size_t nsegs;
+	struct buf path;	/* spelled from segs for a finding */
 	int probe;		/* > 0: count errors, report nothing */
 	int open;		/* > 0: inside allOf/anyOf branches: no unknown-field checks */
 	size_t errors;
@@ -1415,6 +1423,7 @@ struct vctx {
 
 static void report(struct vctx *c, const struct ynode *at, const char *rule, const char *hint,
 		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void path_spell(struct vctx *c);
 
 static void report(struct vctx *c, const struct ynode *at, const char *rule, const char *hint,
 		   const char *fmt, ...)
@@ -1434,6 +1443,7 @@ static void report(struct vctx *c, const struct ynode *at, const char *rule, con
 	f = findings_add(c->fs, c->o->path, at ? at->line : c->o->line, at ? at->col : c->o->col,
 			 SEV_ERROR, rule, hint, "%s", msg.data);
 	if (f) {
+		path_spell(c);
 		f->jpath = xstrdup(c->path.len ? c->path.data : ".");
 		f->object = c->o->id ? xstrdup(c->o->id) : NULL;
 	}
@@ -1453,34 +1463,58 @@ static int plain_key(const char *k)
 	return 1;
 }
 
-static size_t path_push_key(struct buf *p, const char *k)
+static size_t path_push_key(struct vctx *c, const char *k)
 {
-	size_t len = p->len;
+	size_t old = c->nsegs;
 
-	if (plain_key(k)) {
-		buf_addch(p, '.');
-		buf_addstr(p, k);
-	} else {
-		buf_addch(p, '[');
-		buf_add_json_str(p, k);
-		buf_addch(p, ']');
+	if (old < VSEG_MAX) {
+		c->segs[old].key = k;
+		c->nsegs++;
 	}
-	return len;
+	return old;
 }
 
-static size_t path_push_index(struct buf *p, size_t i)
+static size_t path_push_index(struct vctx *c, size_t i)
 {
-	size_t len = p->len, n = 24;
-	char num[24];
+	size_t old = c->nsegs;
 
-	num[--n] = ']';
-	do {
-		num[--n] = (char)('0' + i % 10);
-		i /= 10;
-	} while (i);
-	num[--n] = '[';
-	buf_add(p, num + n, sizeof(num) - n);
-	return len;
+	if (old < VSEG_MAX) {
+		c->segs[old].key = NULL;
+		c->segs[old].index = i;
+		c->nsegs++;
+	}
+	return old;
+}
+
+/* Spells the pieces into c->path: ".spec.ports[0]", "[\"a/b\"]". */
+static void path_spell(struct vctx *c)
+{
+	size_t s;
+
+	buf_setlen(&c->path, 0);
+	for (s = 0; s < c->nsegs; s++) {
+		const char *k = c->segs[s].key;
+
+		if (!k) {
+			size_t i = c->segs[s].index, n = 24;
+			char num[24];
+
+			num[--n] = ']';
+			do {
+				num[--n] = (char)('0' + i % 10);
+				i /= 10;
+			} while (i);
+			num[--n] = '[';
+			buf_add(&c->path, num + n, sizeof(num) - n);
+		} else if (plain_key(k)) {
+			buf_addch(&c->path, '.');
+			buf_addstr(&c->path, k);
+		} else {
+			buf_addch(&c->path, '[');
+			buf_add_json_str(&c->path, k);
+			buf_addch(&c->path, ']');
+		}
+	}
 }
 
 /* A scalar for a message: quoted, shortened. */
@@ -1911,7 +1945,7 @@ static void validate_object(struct vctx *c, const struct snode *s, const struct 
 
 		if (k->kind != YN_SCALAR || !k->str)
 			continue;
-		mark = path_push_key(&c->path, k->str);
+		mark = path_push_key(c, k->str);
 		p = snode_prop(s, k->str);
 		if ((s->flags & (SN_EMBEDDED | SN_OPEN_META)) && !strcmp(k->str, "metadata")) {
 			validate_meta(c, p ? p->s : NULL, v, depth);
@@ -1926,7 +1960,7 @@ static void validate_object(struct vctx *c, const struct snode *s, const struct 
 		} else if (closed && !c->open && (s->flags & SN_CLOSED)) {
 			unknown_field(c, s, k);
 		}
-		buf_setlen(&c->path, mark);
+		c->nsegs = mark;
 	}
 	for (i = 0; i < s->nrequired; i++) {
 		const char *r = s->required[i];
@@ -1934,10 +1968,10 @@ static void validate_object(struct vctx *c, const struct snode *s, const struct 
 
 		if (present(s, n, r))
 			continue;
-		mark = path_push_key(&c->path, r);
+		mark = path_push_key(c, r);
 		report(c, n, "schema-required", "add the field", "missing required field \"%s\"%s%s",
 		       r, s->name ? " in " : "", s->name ? s->name : "");
-		buf_setlen(&c->path, mark);
+		c->nsegs = mark;
 	}
 }
 
@@ -1985,7 +2019,7 @@ static void check_list_map(struct vctx *c, const struct snode *s, const struct y
 			}
 			if (same) {
 				struct buf desc = BUF_INIT(1024);
-				size_t mark = path_push_index(&c->path, i);
+				size_t mark = path_push_index(c, i);
 
 				for (k = 0; k < s->nmap_keys; k++) {
 					const char *va = map_key_value(s->items, a, s->map_keys[k]);
@@ -1997,7 +2031,7 @@ static void check_list_map(struct vctx *c, const struct snode *s, const struct y
 				       "each entry of this list needs a unique key; merge or rename the duplicates",
 				       "duplicate entry %s (first at line %u)", desc.data, b->line);
 				buf_release(&desc);
-				buf_setlen(&c->path, mark);
+				c->nsegs = mark;
 				break;
 			}
 		}
@@ -2044,12 +2078,12 @@ static void check_list_set(struct vctx *c, const struct ynode *n)
 			    strcmp(a->str, b->str))
 				continue;
 			{
-				size_t mark = path_push_index(&c->path, i);
+				size_t mark = path_push_index(c, i);
 
 				report(c, a, "schema-list-duplicate", "remove the repeated value",
 				       "duplicate value %s in a set (first at line %u)",
 				       show(a, tmp, sizeof(tmp)), b->line);
-				buf_setlen(&c->path, mark);
+				c->nsegs = mark;
 			}
 			break;
 		}
@@ -2062,14 +2096,14 @@ static void validate_array(struct vctx *c, const struct snode *s, const struct y
 
 	if (s->items)
 		for (i = 0; i < n->n; i++) {
-			size_t mark = path_push_index(&c->path, i);
+			size_t mark = path_push_index(c, i);
 
 			if (is_null(n->kids[i]) && s->items != &c->st->any && !null_kept(s->items) &&
 			    (s->items->types || s->items->nall))
 				report(c, n->kids[i], "schema-type", "remove the item or give it a value",
 				       "null is not allowed in this list");
 			validate(c, s->items, n->kids[i], depth + 1);
-			buf_setlen(&c->path, mark);
+			c->nsegs = mark;
 		}
 	if ((s->flags & SN_LIST_MAP) && s->nmap_keys && s->nmap_keys <= 8) {
 		const char *defaults[8];
@@ -2252,10 +2286,13 @@ int schema_validate(struct schema_store *st, const struct kobj *o, int strict,
 			f->object = o->id ? xstrdup(o->id) : NULL;
 		return -1;
 	}
-	memset(&c, 0, sizeof(c));
-	c.st = st;
+	c.st = st;	/* segs are written before they are read */
 	c.o = o;
 	c.fs = fs;
+	c.nsegs = 0;
+	c.probe = 0;
+	c.open = 0;
+	c.errors = 0;
 	buf_init(&c.path, BUF_NOCAP);
 	validate_root(&c, k->root);
 	buf_release(&c.path);
