@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@ static const char *env_lookup(const char *const *env, const char *name)
 }
 
 /*
- * Resolves argv[0] against PATH before fork, so the child only has to
+ * Resolves argv[0] against PATH before vfork, so the child only has to
  * call execve(). Returns an allocated path, or NULL when not found.
  */
 char *spawn_find_program(const char *prog, const char *const *env)
@@ -87,64 +88,91 @@ static int open_pipe(int fds[2])
 	return 0;
 }
 
-/* In the child: only async-signal-safe calls from here on. */
+/* dup2() that also makes the target survive exec when it is already in place. */
+static void child_dup(int from, int to)
+{
+	if (from == to)
+		fcntl(to, F_SETFD, 0);	/* our pipes are close-on-exec */
+	else
+		dup2(from, to);
+}
+
+/*
+ * In the child of vfork(): it shares the parent's memory (the parent
+ * waits until it has called execve() or _exit()), so only system calls
+ * from here on, nothing that allocates or touches shared state; an exec
+ * failure goes back through *err. It has its own file descriptors,
+ * signal handlers and working directory.
+ */
 static void child_setup_and_exec(const struct spawn *sp, const char *path,
-				 int pin[2], int pout[2], int perr[2], int report)
+				 int pin[2], int pout[2], int perr[2], volatile int *err)
 {
 	int devnull = -1;
-	int e;
 
 	if (sp->flags & SPAWN_NEW_PGRP)
 		setpgid(0, 0);
 	if (sp->flags & (SPAWN_NULL_IN | SPAWN_NULL_OUT | SPAWN_NULL_ERR))
 		devnull = open("/dev/null", O_RDWR);
 	if (sp->flags & SPAWN_PIPE_IN)
-		dup2(pin[0], 0);
+		child_dup(pin[0], 0);
 	else if (sp->flags & SPAWN_NULL_IN)
 		dup2(devnull, 0);
 	if (sp->flags & SPAWN_PIPE_OUT)
-		dup2(pout[1], 1);
+		child_dup(pout[1], 1);
 	else if (sp->flags & SPAWN_NULL_OUT)
 		dup2(devnull, 1);
 	if (sp->flags & SPAWN_ERR_TO_OUT)
 		dup2(1, 2);
 	else if (sp->flags & SPAWN_PIPE_ERR)
-		dup2(perr[1], 2);
+		child_dup(perr[1], 2);
 	else if (sp->flags & SPAWN_NULL_ERR)
 		dup2(devnull, 2);
-	/* Every fd but 0, 1, 2 and the exec-error pipe goes. */
-	if (report > 3)
-		syscall(SYS_close_range, 3, (unsigned)report - 1, 0);
-	syscall(SYS_close_range, (unsigned)report + 1, ~0U, 0);
+	/* Every fd but 0, 1 and 2 goes. */
+	syscall(SYS_close_range, 3U, ~0U, 0);
 	{
 		struct sigaction sa;
-		sigset_t all;
+		sigset_t none;
 		int s;
 
+		/* the parent's handlers must not run here, nor be inherited ignored */
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = SIG_DFL;
 		for (s = 1; s < NSIG; s++)
 			sigaction(s, &sa, NULL);
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 	}
 	if (sp->dir && chdir(sp->dir) < 0)
 		goto fail;
 	execve(path, (char *const *)sp->argv,
 	       (char *const *)(sp->env ? sp->env : (const char *const *)environ));
 fail:
-	e = errno;
-	(void)!write(report, &e, sizeof(e));
+	*err = errno ? errno : ENOEXEC;
 	_exit(127);
+}
+
+/*
+ * vfork(), not fork(): no copy of the parent's page tables and no
+ * copy-on-write faults after it, which matters for a big parent
+ * (tidegated) and for a hook's few milliseconds alike. Kept in its own
+ * frame so that nothing of the caller's lives across the two returns.
+ */
+static pid_t spawn_vfork(const struct spawn *sp, const char *path, int pin[2], int pout[2],
+			 int perr[2], volatile int *err)
+{
+	pid_t pid = vfork();
+
+	if (pid == 0)
+		child_setup_and_exec(sp, path, pin, pout, perr, err);
+	return pid;
 }
 
 int spawn_start(struct spawn *sp)
 {
 	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
-	int report[2] = { -1, -1 };
+	volatile int err = 0;
+	sigset_t all, old;
 	char *path;
-	int e = 0;
-	ssize_t n;
 
 	sp->pid = -1;
 	sp->in = sp->out = sp->err = -1;
@@ -155,34 +183,30 @@ int spawn_start(struct spawn *sp)
 		return error("cannot run '%s': not found in PATH", sp->argv[0]);
 	if (((sp->flags & SPAWN_PIPE_IN) && open_pipe(pin) < 0) ||
 	    ((sp->flags & SPAWN_PIPE_OUT) && open_pipe(pout) < 0) ||
-	    ((sp->flags & SPAWN_PIPE_ERR) && open_pipe(perr) < 0) ||
-	    open_pipe(report) < 0) {
+	    ((sp->flags & SPAWN_PIPE_ERR) && open_pipe(perr) < 0)) {
 		error_errno("cannot make pipes for '%s'", sp->argv[0]);
 		goto fail;
 	}
-	sp->pid = fork();
+	/* no handler of ours may run in the child while it shares our memory */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	sp->pid = spawn_vfork(sp, path, pin, pout, perr, &err);
 	if (sp->pid < 0) {
-		error_errno("cannot fork for '%s'", sp->argv[0]);
+		int e = errno;
+
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		errno = e;
+		error_errno("cannot start a process for '%s'", sp->argv[0]);
 		goto fail;
 	}
-	if (sp->pid == 0)
-		child_setup_and_exec(sp, path, pin, pout, perr, report[1]);
-	if (sp->flags & SPAWN_NEW_PGRP)
-		setpgid(sp->pid, sp->pid);	/* both sides, to win the race */
-	close(report[1]);
-	report[1] = -1;
-	do
-		n = read(report[0], &e, sizeof(e));
-	while (n < 0 && errno == EINTR);
-	close(report[0]);
-	report[0] = -1;
-	if (n == sizeof(e)) {
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
 		int st;
 
 		while (waitpid(sp->pid, &st, 0) < 0 && errno == EINTR)
 			;
 		sp->pid = -1;
-		errno = e;
+		errno = err;
 		error_errno("cannot run '%s'", sp->argv[0]);
 		goto fail;
 	}
@@ -205,7 +229,6 @@ fail:
 	close_pair(pin);
 	close_pair(pout);
 	close_pair(perr);
-	close_pair(report);
 	return -1;
 }
 
