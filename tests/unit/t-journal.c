@@ -4,6 +4,7 @@
 #include "../../lib/log.h"
 
 #include <cjson/cJSON.h>
+#include <event2/event.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,13 +130,47 @@ int main(void)
 	ok(!journal_seen(j, "github:a"), "past dedup_max the oldest id is forgotten");
 	journal_free(j);
 
+	/* With an event base the fdatasync runs on the journal's thread. */
+	{
+		struct event_base *base = event_base_new();
+		unsigned long long t1;
+		int before = acks, i;
+		char done[64];
+
+		j = journal_open(base, dir, 4);
+		ok(j != NULL, "a journal opens with an event base");
+		t1 = journal_append(j, "github:g", "{\"repo\":\"g\"}", on_disk, NULL);
+		journal_append(j, "github:h", "{\"repo\":\"h\"}", on_disk, NULL);
+		is_int(acks, before, "nothing is acknowledged in the loop turn of the appends");
+		for (i = 0; i < 5000 && acks < before + 2 && !nacks; i++) {
+			event_base_loop(base, EVLOOP_NONBLOCK);
+			usleep(1000);
+		}
+		is_int(acks, before + 2, "the loop acknowledges both once the thread's fsync is over");
+		is_int(count("\"repo\":\"h\""), 1, "and they are on disk");
+		journal_unref(j, t1);
+		snprintf(done, sizeof(done), "{\"t\":\"done\",\"seq\":%llu}", t1);
+		is_int(count(done), 0, "a done line waits for the end of the loop turn");
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		is_int(count(done), 1, "and is written then");
+		journal_append(j, "github:i", "{}", on_disk, NULL);
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		journal_append(j, "github:k", "{}", on_disk, NULL);
+		is_int(journal_queued(j), 2, "one batch in flight, the next one waiting");
+		journal_flush(j);
+		is_int(acks, before + 4, "journal_flush waits for the one in flight and writes the next");
+		is_int(journal_queued(j), 0, "nothing is left queued");
+		journal_free(j);
+		event_base_free(base);
+	}
+
 	/* Hostile content: garbage lines are skipped, not fatal. */
 	append_raw("not json at all\n{\"t\":7}\n{\"t\":\"ev\",\"seq\":-5,\"ev\":{}}\n[1,2]\n");
 	j = journal_open(NULL, dir, 4);
 	ok(j != NULL, "garbage lines do not stop the open");
 	nreplayed = 0;
 	journal_replay(j, on_replay, NULL);
-	ok(nreplayed == 3, "the three unfinished events are replayed, garbage is not");
+	ok(nreplayed == 6, "the six unfinished events are replayed, garbage is not");
 	journal_free(j);
 
 	/* A journal that cannot be written refuses appends (read-only directory). */
