@@ -382,9 +382,46 @@ static void test_findings(void)
 	is_str(severity_name(SEV_ERROR), "error", "severity_name");
 }
 
+static void test_braces_and_copy(void)
+{
+	static const struct yprune keep_meta[] = { YPRUNE("name", NULL), YPRUNE_END };
+	static const struct yprune keep[] = {
+		YPRUNE("metadata", keep_meta), YPRUNE("items", keep_meta), YPRUNE_END,
+	};
+	static const char doc[] =
+		"kind: X\nmetadata: {name: a, labels: {x: y}}\nitems: [{name: b, v: 1}, {v: 2}]\nrest: 3\n";
+	struct findings f = FINDINGS_INIT;
+	struct yfile y = YFILE_INIT;
+	struct yarena *a;
+	struct ynode *c;
+
+	ok(yaml_has_braces("a: {{ .x }}", 11), "{{ found");
+	ok(yaml_has_braces("{{", 2), "{{ alone");
+	ok(!yaml_has_braces("a: { b: {c: 1}}", 15), "{ {  is not a marker");
+	ok(!yaml_has_braces("x {", 3), "a { at the end");
+	ok(!yaml_has_braces("{{", 1), "only the given length is read");
+	ok(!yaml_has_braces("", 0), "empty");
+
+	yaml_parse(&y, "c.yaml", doc, strlen(doc), NULL, &f);
+	a = yarena_new();
+	c = ynode_copy(a, y.docs[0].root, keep);
+	yfile_release(&y);	/* the copy owns everything it needs */
+	is_int((int)c->n, 2, "the copy keeps the two named keys");
+	is_str(ynode_str(ynode_path(c, "metadata.name")), "a", "a kept scalar");
+	ok(!ynode_get(ynode_get(c, "metadata"), "labels"), "an unnamed key is left out");
+	ok(!ynode_get(c, "rest") && !ynode_get(c, "kind"), "at every level");
+	is_int((int)ynode_get(c, "items")->n, 2, "a list keeps its items");
+	is_str(ynode_str(ynode_path(c, "items.0.name")), "b", "each pruned by the same list");
+	ok(!ynode_path(c, "items.0.v") && ynode_get(c, "items")->kids[1]->n == 0, "... to their named keys");
+	is_int((int)ynode_path(c, "metadata.name")->line, 2, "positions are kept");
+	yarena_free(a);
+	findings_release(&f);
+}
+
 int main(void)
 {
 	test_basics();
+	test_braces_and_copy();
 	test_scalars();
 	test_json();
 	test_duplicates_and_merge();
