@@ -468,6 +468,9 @@ static int cmp_change(const void *a, const void *b)
 	return strcmp(((const struct git_change *)a)->path, ((const struct git_change *)b)->path);
 }
 
+static int diff_trees_cat(struct git_repo *repo, const char *old, const char *new,
+			  struct change_list *cl);
+
 /* Fills cl with the changes a new ref brings (see git.h). */
 static int new_ref_changes(struct git_repo *repo, const char *new, struct change_list *cl)
 {
@@ -507,7 +510,8 @@ static int new_ref_changes(struct git_repo *repo, const char *new, struct change
 			error("git rev-list: unexpected boundary '%s'", bounds[i]);
 			goto done;
 		}
-		if (diff_trees(repo, bounds[i], new, cl) < 0)
+		/* a branch off existing history: usually a small difference, no child for it */
+		if (diff_trees_cat(repo, bounds[i], new, cl) < 0)
 			goto done;
 	}
 	ret = 0;
@@ -516,9 +520,6 @@ done:
 	buf_release(&out);
 	return ret;
 }
-
-static int diff_trees_cat(struct git_repo *repo, const char *old, const char *new,
-			  struct change_list *cl);
 
 int git_changed_paths(struct git_repo *repo, const char *old, const char *new,
 		      git_change_fn *fn, void *data)

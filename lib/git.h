@@ -130,8 +130,9 @@ typedef int git_change_fn(const struct git_change *c, void *data);
  *   - old all zeros (a new ref): only what the commits not reachable
  *     from any existing ref changed (`git rev-list new --not --all`):
  *     nothing when new is already reachable; otherwise the difference
- *     between the boundary commits and new, or between the empty tree
- *     and new when the whole history is new.
+ *     between the boundary commits and new (through the cat-file stream,
+ *     as below), or between the empty tree and new when the whole
+ *     history is new (`git diff-tree`, which reads a big tree faster).
  *   - new all zeros (a deleted ref): nothing.
  *   - otherwise (fast-forward or forced): what `git diff-tree -r old new`
  *     reports, computed by comparing the two trees through the cat-file
