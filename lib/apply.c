@@ -749,8 +749,17 @@ static int resolve_deferred(struct ctx *x)
 		if (ob->pruning || ob->resolved || ob->result != APPLY_PENDING)
 			continue;
 		res = discovery_find(x->d, ob->group, ob->version, ob->kind);
-		if (!res)
-			continue;	/* reported by apply_stage */
+		if (!res) {
+			/*
+			 * Discovery can lag behind the Established condition on
+			 * a busy server; the CRD of this input already said the
+			 * resource and scope (resolve_all), and the server
+			 * answers for itself when it does not serve them yet.
+			 */
+			if (ob->resource && *ob->resource)
+				ob->resolved = 1;
+			continue;	/* else reported by apply_stage */
+		}
 		free(ob->resource);
 		ob->resource = xstrdup(res->resource);
 		ob->namespaced = res->namespaced;
