@@ -82,19 +82,43 @@ static const char *ev_repo(const struct push_event *ev)
 	return ev->repo_name ? ev->repo_name : "";
 }
 
-static int repo_matches(const struct app_conf *a, const struct push_event *ev)
+/*
+ * The keys (url_normalize) of the event's repository URLs, worked out once
+ * for all apps; NULL-terminated, caller frees with free_keys().
+ */
+static char **repo_keys(const struct push_event *ev)
 {
+	char **keys = xcalloc(ev->nrepo_urls + 1, sizeof(*keys));
 	struct buf key = BUF_INIT(16384);
-	size_t i;
-	int hit = 0;
+	size_t i, n = 0;
 
+	for (i = 0; i < ev->nrepo_urls; i++) {
+		buf_reset(&key);
+		if (!url_normalize(ev->repo_urls[i], &key))
+			keys[n++] = xstrdup(key.data);
+	}
+	buf_release(&key);
+	return keys;
+}
+
+static void free_keys(char **keys)
+{
+	char **k;
+
+	for (k = keys; *k; k++)
+		free(*k);
+	free(keys);
+}
+
+static int repo_matches(const struct app_conf *a, const struct push_event *ev,
+			char *const *keys)
+{
 	if (a->repo_name && ev->repo_name && !strcmp(a->repo_name, ev->repo_name))
 		return 1;
-	for (i = 0; i < ev->nrepo_urls && !hit; i++)
-		if (!url_normalize(ev->repo_urls[i], &key) && !strcmp(key.data, a->repo_key))
-			hit = 1;
-	buf_release(&key);
-	return hit;
+	for (; *keys; keys++)
+		if (!strcmp(*keys, a->repo_key))
+			return 1;
+	return 0;
 }
 
 static int ref_matches(const struct app_conf *a, const char *ref)
@@ -123,7 +147,7 @@ static int path_changed(const struct app_conf *a, const struct push_event *ev)
 
 /* The apps update u concerns; NULL-terminated, caller frees the array. */
 static char **route(const struct config *cfg, const struct push_event *ev,
-		    const struct ref_update *u)
+		    char *const *keys, const struct ref_update *u)
 {
 	char **apps = xcalloc(cfg->napps + 1, sizeof(char *));
 	size_t i, n = 0;
@@ -131,7 +155,7 @@ static char **route(const struct config *cfg, const struct push_event *ev,
 	for (i = 0; i < cfg->napps; i++) {
 		const struct app_conf *a = &cfg->apps[i];
 
-		if (!repo_matches(a, ev) || !ref_matches(a, u->ref))
+		if (!repo_matches(a, ev, keys) || !ref_matches(a, u->ref))
 			continue;
 		if (u->deleted) {
 			log_fields(LOGL_INFO, "ref deleted; nothing to apply", "app", a->name,
@@ -265,7 +289,7 @@ static void handle_hook(struct daemon *d, struct http_request *req, enum provide
 	const struct receiver *r = &d->cfg->receivers[p];
 	const char *why = NULL;
 	struct accepted *acc;
-	char key[200];
+	char key[200], **keys;
 	struct buf json = BUF_INIT(BUF_NOCAP);
 	size_t i, matched = 0;
 
@@ -323,14 +347,16 @@ static void handle_hook(struct daemon *d, struct http_request *req, enum provide
 		}
 	}
 	acc->apps = xcalloc(acc->ev.nupdates, sizeof(char **));
+	keys = repo_keys(&acc->ev);
 	for (i = 0; i < acc->ev.nupdates; i++) {
 		size_t k;
 
 		/* App names point into the config, which outlives a reload (d->old). */
-		acc->apps[i] = route(d->cfg, &acc->ev, &acc->ev.updates[i]);
+		acc->apps[i] = route(d->cfg, &acc->ev, keys, &acc->ev.updates[i]);
 		for (k = 0; acc->apps[i][k]; k++)
 			matched++;
 	}
+	free_keys(keys);
 	if (!matched) {
 		metrics_delivery(d->metrics, p, "ignored");
 		log_fields(LOGL_INFO, "push concerns no app", "provider", provider_name(p),
