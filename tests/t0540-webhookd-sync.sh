@@ -123,7 +123,7 @@ count() {	# count STRING FILE: lines holding STRING
 }
 
 test_expect_success 'a failed apply is tried again, logged and counted, until it works' '
-	wh_stop && : >apply.log && touch failing &&
+	wh_stop && : >apply.log && : >tidegated.log && touch failing &&
 	wh_start retry.yaml FAKE_APPLY_FAIL_WHILE=$TEST_DIR/failing &&
 	test "$(push $C2 d-20)" = 202 &&
 	test_wait_for "test \$(count \"done web $C2\" apply.log) -ge 2" 20 &&
@@ -150,7 +150,7 @@ test_expect_success 'a sync that keeps failing is tried apply_retries times, the
 '
 
 test_expect_success 'a newer push replaces a failed sync waiting to be tried again' '
-	wh_stop && : >apply.log && touch failing &&
+	wh_stop && : >apply.log && : >tidegated.log && touch failing &&
 	wh_start retry-slow.yaml FAKE_APPLY_FAIL_WHILE=$TEST_DIR/failing &&
 	test "$(push $C2 d-22)" = 202 &&
 	test_wait_for "grep -q \"sync failed; trying again later\" tidegated.log" 20 &&
@@ -161,6 +161,20 @@ test_expect_success 'a newer push replaces a failed sync waiting to be tried aga
 	test "$(count "start web $C2" apply.log)" = 1 &&
 	curl -sf http://127.0.0.1:$WH_PORT/metrics >m &&
 	test_grep "tidegated_sync_retries_total{app=\"web\"} 0" m
+'
+
+test_expect_success 'a tidegate without --args-from-stdin: warned once, every apply started afresh' '
+	wh_stop && : >apply.log && : >tidegated.log &&
+	printf "#!/bin/sh\n[ \"\$2\" = --args-from-stdin ] && { echo \"unknown option\" >&2; exit 2; }\nexec %s \"\$@\"\n" \
+		"$WH_DATA/fake-tidegate" >old-tidegate && chmod +x old-tidegate &&
+	sed "s|^tidegate: .*|tidegate: $TEST_DIR/old-tidegate|" conf.yaml >old.yaml &&
+	wh_start old.yaml &&
+	test "$(push $C3 d-40)" = 202 &&
+	test_wait_for "state_is d-40 success" 20 &&
+	test "$(push $C4 d-41)" = 202 &&
+	test_wait_for "state_is d-41 success" 20 &&
+	test "$(count "the prepared apply ended before it had work" tidegated.log)" = 1 &&
+	test_grep "unknown option" tidegated.log
 '
 
 test_done
