@@ -403,12 +403,14 @@ static char *apply_query(struct ctx *x)
 	return buf_detach(&q, NULL);
 }
 
-static unsigned long long list_revision(struct ctx *x, const char *path)
+#define REVISION_PATH "/api/v1/namespaces?limit=1"
+
+/* A list's resourceVersion from its answer, or 0. */
+static unsigned long long answer_revision(const struct kube_request *r)
 {
-	struct kube_request *r = kube_request_new("GET", path);
 	unsigned long long rv = 0;
 
-	if (kube_client_run(x->c, &r, 1) == 0 && r->status == 200) {
+	if (r->status == 200) {
 		cJSON *doc = cJSON_ParseWithLength(r->resp.data, r->resp.len);
 		const char *s = jstr(cJSON_GetObjectItemCaseSensitive(doc, "metadata"), "resourceVersion");
 		char *end;
@@ -420,6 +422,16 @@ static unsigned long long list_revision(struct ctx *x, const char *path)
 		}
 		cJSON_Delete(doc);
 	}
+	return rv;
+}
+
+static unsigned long long list_revision(struct ctx *x, const char *path)
+{
+	struct kube_request *r = kube_request_new("GET", path);
+	unsigned long long rv = 0;
+
+	if (kube_client_run(x->c, &r, 1) == 0)
+		rv = answer_revision(r);
 	kube_request_free(r);
 	return rv;
 }
@@ -431,7 +443,7 @@ static unsigned long long list_revision(struct ctx *x, const char *path)
  */
 static unsigned long long cluster_revision(struct ctx *x, const struct apply_object *first)
 {
-	unsigned long long rv = list_revision(x, "/api/v1/namespaces?limit=1");
+	unsigned long long rv = list_revision(x, REVISION_PATH);
 	struct kube_resource r;
 	char *path;
 
@@ -1103,8 +1115,20 @@ int apply_execute(struct apply_run *run, struct kube_client *c, struct discovery
 		goto out;
 	if (o->applyset) {
 		const char *ns = o->namespace ? o->namespace : "default";
+		struct kube_request *reqs[2];
+		size_t n = 0;
 
-		if (applyset_fetch(&x.set, c, o->applyset, ns, o->allow_foreign) < 0)
+		/* the parent and the cluster's revision in one round trip */
+		reqs[n++] = applyset_fetch_request(&x.set, o->applyset, ns);
+		if (!dry)
+			reqs[n++] = kube_request_new("GET", REVISION_PATH);
+		kube_client_run(c, reqs, n);
+		if (n > 1 && (x.baseline = answer_revision(reqs[1])))
+			x.have_baseline = 1;
+		w = applyset_fetch_finish(&x.set, reqs[0], o->allow_foreign);
+		for (i = 0; i < n; i++)
+			kube_request_free(reqs[i]);
+		if (w < 0)
 			goto out;
 		if (x.set.exists && !x.set.has_inventory && x.set.ngk)
 			list_members_by_label(&x);

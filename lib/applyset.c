@@ -193,18 +193,36 @@ static int parse_inventory(struct applyset *s, const char *b64data, const char *
 int applyset_fetch(struct applyset *s, struct kube_client *c, const char *name, const char *ns,
 		   int allow_foreign)
 {
+	struct kube_request *r = applyset_fetch_request(s, name, ns);
+	int ret;
+
+	kube_client_run(c, &r, 1);
+	ret = applyset_fetch_finish(s, r, allow_foreign);
+	kube_request_free(r);
+	return ret;
+}
+
+struct kube_request *applyset_fetch_request(struct applyset *s, const char *name, const char *ns)
+{
 	char *path = secret_path(name, ns, NULL);
 	struct kube_request *r = kube_request_new("GET", path);
-	cJSON *doc = NULL;
-	const cJSON *meta, *labels, *ann, *data;
-	const char *v;
-	int ret = -1;
 
 	free(path);
 	s->name = xstrdup(name);
 	s->namespace = xstrdup(ns);
 	s->id = applyset_id(name, ns);
-	if (kube_client_run(c, &r, 1) < 0) {
+	return r;
+}
+
+int applyset_fetch_finish(struct applyset *s, const struct kube_request *r, int allow_foreign)
+{
+	const char *name = s->name, *ns = s->namespace;
+	cJSON *doc = NULL;
+	const cJSON *meta, *labels, *ann, *data;
+	const char *v;
+	int ret = -1;
+
+	if (!r->status) {
 		error("applyset '%s': cannot read the parent secret %s/%s: %s", name, ns, name,
 		      r->error ? r->error : "no answer");
 		goto out;
@@ -254,7 +272,6 @@ int applyset_fetch(struct applyset *s, struct kube_client *c, const char *name, 
 	ret = 0;
 out:
 	cJSON_Delete(doc);
-	kube_request_free(r);
 	return ret;
 }
 

@@ -63,6 +63,13 @@ int applyset_member_parse(const char *m, char **group, char **kind, char **ns, c
  */
 int applyset_fetch(struct applyset *s, struct kube_client *c, const char *name, const char *ns,
 		   int allow_foreign);
+/*
+ * applyset_fetch() in two halves, for a caller that runs the GET in a
+ * batch of its own: the request (the caller runs and frees it), then
+ * its answer read into s, with applyset_fetch()'s results.
+ */
+struct kube_request *applyset_fetch_request(struct applyset *s, const char *name, const char *ns);
+int applyset_fetch_finish(struct applyset *s, const struct kube_request *r, int allow_foreign);
 
 /*
  * Writes the parent with members[0..n) (any order, duplicates allowed)
