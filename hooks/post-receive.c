@@ -321,8 +321,54 @@ static int new_delivery_id(char out[33])
 	return 0;
 }
 
-static void event_body(struct buf *b, const char *repo_url, const struct hook_update *u,
-		       const char *pusher)
+/* The changed paths of an update, as a JSON array, while they stay few. */
+#define FILES_MAX 2000
+#define FILES_BYTES (48u << 10)
+
+struct files_list {
+	struct buf json;
+	size_t n;
+	int over;
+};
+
+static int add_changed(const struct git_change *c, void *data)
+{
+	struct files_list *fl = data;
+
+	if (++fl->n > FILES_MAX || fl->json.len + strlen(c->path) + 8 > FILES_BYTES) {
+		fl->over = 1;
+		return 1;	/* stop: tidegated then counts every path as changed */
+	}
+	buf_addch(&fl->json, fl->n == 1 ? '[' : ',');
+	buf_add_json_str(&fl->json, c->path);
+	return 0;
+}
+
+/*
+ * The "files" member: every path the update changed (so tidegated skips
+ * apps whose path saw no change), or nothing when they cannot all be
+ * listed: a new branch, a deleted one, more than FILES_MAX, an error.
+ */
+static void changed_files(struct git_repo *repo, const struct hook_update *u, struct buf *out)
+{
+	struct files_list fl = { BUF_INIT(FILES_BYTES + 64), 0, 0 };
+
+	if (git_is_zero_oid(u->old_oid) || git_is_zero_oid(u->new_oid))
+		return;
+	if (git_changed_paths(repo, u->old_oid, u->new_oid, add_changed, &fl) < 0 || fl.over ||
+	    fl.json.toobig) {
+		buf_release(&fl.json);
+		return;
+	}
+	buf_addstr(out, ",\"files\":");
+	if (fl.n)
+		buf_addch(&fl.json, ']');
+	buf_addstr(out, fl.n ? fl.json.data : "[]");
+	buf_release(&fl.json);
+}
+
+static void event_body(struct buf *b, struct git_repo *repo, const char *repo_url,
+		       const struct hook_update *u, const char *pusher)
 {
 	buf_addstr(b, "{\"repository\":{\"url\":");
 	buf_add_json_str(b, repo_url);
@@ -330,6 +376,7 @@ static void event_body(struct buf *b, const char *repo_url, const struct hook_up
 	buf_add_json_str(b, u->ref);
 	buf_addf(b, ",\"before\":\"%s\",\"after\":\"%s\",\"pusher\":", u->old_oid, u->new_oid);
 	buf_add_json_str(b, pusher);
+	changed_files(repo, u, b);
 	buf_addch(b, '}');
 }
 
@@ -400,7 +447,7 @@ static int post_receive(struct git_repo *repo, const struct hook_updates *u)
 
 		if (strncmp(u->v[i].ref, "refs/heads/", 11))
 			continue;
-		event_body(&body, repo_url, &u->v[i], pusher);
+		event_body(&body, repo, repo_url, &u->v[i], pusher);
 		if (body.toobig || new_delivery_id(id) < 0) {
 			error("cannot build the event for %s", u->v[i].ref);
 		} else if (s.down || (r = post_event(&s, id, body.data, body.len)) == SEND_RETRY) {

@@ -64,6 +64,7 @@ for r in recs:
     assert b[\"before\"] == \"0\" * 40 and b[\"after\"] == os.environ[\"main\"], b
     assert b[\"repository\"][\"url\"].endswith(\"/p1.git\"), b
     assert b[\"pusher\"] == \"alice\", b
+    assert \"files\" not in b, b   # a new branch: every path counts as changed
 assert recs[0][\"delivery\"] != recs[1][\"delivery\"]
 "
 '
@@ -84,6 +85,16 @@ test_expect_success 'tidegate.repoUrl names the repository' '
 	git -C p1.git config tidegate.repoUrl https://git.example.com/shop/web.git &&
 	hk_put w1 k8s/e.yaml good-svc.yaml && hk_commit w1 two && hk_push w1 origin main &&
 	check_log log1 "assert recs[0][\"body\"][\"repository\"][\"url\"] == \"https://git.example.com/shop/web.git\", recs"
+'
+
+test_expect_success 'an update of a branch lists the paths it changed (files)' '
+	: >log1 &&
+	hk_put w1 "k8s/sub dir/f.yaml" good-svc.yaml && git -C w1 rm -q k8s/e.yaml &&
+	hk_commit w1 three && hk_push w1 origin main &&
+	check_log log1 "
+assert len(recs) == 1, recs
+assert recs[0][\"body\"][\"files\"] == [\"k8s/e.yaml\", \"k8s/sub dir/f.yaml\"], recs[0][\"body\"]
+"
 '
 stub_stop
 

@@ -17,7 +17,9 @@ wh_config conf.yaml '  - {name: web-https, repo: "https://GitHub.com/octo-org/de
   - {name: other, repo: "https://github.com/octo-org/other.git", branch: main, cluster: one}
   - {name: gl-api, repo: "git@gitlab.example.com:platform/deploy.git", branch: main, path: k8s/api, cluster: one}
   - {name: gt, repo: "ssh://git@gitea.example.com:2222/org/deploy", branch: main, path: k8s/api, cluster: one}
-  - {name: bb-api, repo: "https://bitbucket.org/team/deploy.git", branch: main, path: k8s/api, cluster: one}' \
+  - {name: bb-api, repo: "https://bitbucket.org/team/deploy.git", branch: main, path: k8s/api, cluster: one}
+  - {name: gen-web, repo: /srv/git/deploy.git, branch: main, path: k8s/web, cluster: one}
+  - {name: gen-api, repo: /srv/git/deploy.git, branch: main, path: k8s/api, cluster: one}' \
 	"git: /bin/true"
 wh_start conf.yaml || exit 1
 
@@ -87,6 +89,24 @@ test_expect_success 'Bitbucket lists no files: every path counts as changed' '
 	wh_payload bitbucket-cloud-push $A $B >b1.json &&
 	test "$(wh_post /hooks/bitbucket b1.json -H "X-Event-Key: repo:push" -H "X-Request-UUID: r-b1" \
 		-H "X-Hub-Signature: sha256=$(wh_hmac_hex bitbucket.secret b1.json)")" = 202 && test "$(apps)" = "bb-api"
+'
+
+test_expect_success 'generic (tidegate-post-receive): the files it lists route to the apps under them' '
+	wh_payload generic-push $A $B /srv/git/deploy.git |
+		sed "s|}\$|, \"files\": [\"k8s/api/deploy.yaml\", \"README.md\"]}|" >n1.json &&
+	test "$(wh_generic n1.json 0123456789abcdef0123456789abcd01)" = 202 && test "$(apps)" = "gen-api"
+'
+
+test_expect_success 'generic: files naming no app path: ignored; no files: every app' '
+	wh_payload generic-push $A $B /srv/git/deploy.git | sed "s|}\$|, \"files\": [\"docs/x.md\"]}|" >n2.json &&
+	test "$(wh_generic n2.json 0123456789abcdef0123456789abcd02)" = 200 &&
+	wh_payload generic-push $A $B /srv/git/deploy.git >n3.json &&
+	test "$(wh_generic n3.json 0123456789abcdef0123456789abcd03)" = 202 && test "$(apps)" = "gen-api gen-web"
+'
+
+test_expect_success 'generic: a files member that is not a list of strings counts as all changed' '
+	wh_payload generic-push $A $B /srv/git/deploy.git | sed "s|}\$|, \"files\": [\"k8s/api/a.yaml\", 7]}|" >n4.json &&
+	test "$(wh_generic n4.json 0123456789abcdef0123456789abcd04)" = 202 && test "$(apps)" = "gen-api gen-web"
 '
 
 test_expect_success 'a new branch with an empty commit list counts as all changed' '

@@ -552,7 +552,18 @@ static int parse_generic(struct push_event *ev, const cJSON *root, const char **
 		return -1;
 	}
 	set_str(&ev->pusher, jstr(root, "pusher"));
-	return add_update(ev, jstr(root, "ref"), jstr(root, "before"), jstr(root, "after"), why);
+	if (add_update(ev, jstr(root, "ref"), jstr(root, "before"), jstr(root, "after"), why) < 0)
+		return -1;
+	/* "files": every path the push changed, when the hook could list them all */
+	{
+		const cJSON *files = cJSON_GetObjectItemCaseSensitive(root, "files"), *f;
+
+		ev->files_known = cJSON_IsArray(files);
+		if (ev->files_known)
+			cJSON_ArrayForEach(f, files)
+				add_file(ev, cJSON_IsString(f) ? f->valuestring : NULL);
+	}
+	return 0;
 }
 
 /* Which event a delivery is, from its headers; EVENT_PUSH means parse the body. */
