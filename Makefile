@@ -108,7 +108,7 @@ $(O)/bin/tidegate-pre-receive: $(O)/hooks/pre-receive.o $(HOOK_OBJS) $(LIB)
 
 $(O)/bin/tidegate-post-receive: $(O)/hooks/post-receive.o $(HOOK_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(HOOK_OBJS) $(LIB) $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(HOOK_OBJS) $(LIB) $(LEAN_LIBS) $(shell $(PKG_CONFIG) --libs libcrypto) -ldl
 
 $(O)/tests/%.t: $(O)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)

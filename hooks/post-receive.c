@@ -21,7 +21,12 @@
 #include "spawn.h"
 #include "xalloc.h"
 
-#include <curl/curl.h>
+#include <curl/curl.h>	/* types only: libcurl is opened with dlopen() for https */
+#include <dlfcn.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -57,8 +62,68 @@ struct sender {
 	long request_ms;	/* one request's total timeout (tidegate.webhookTimeout) */
 	int down;		/* a request failed: spool everything else */
 	char why[256];		/* what went wrong last, for the pusher's note */
+	int plain;		/* an http:// URL: sent without libcurl */
+	struct curl_fns *cf;	/* https: libcurl, loaded when first needed */
 	CURL *curl;
 };
+
+/*
+ * libcurl, opened only for an https:// URL. An http:// URL (tidegated on
+ * the same host or network, the usual set-up) is sent by http_post()
+ * below, so the hook does not map libcurl, OpenSSL and the thirty
+ * libraries they bring on every push: that alone took tens of
+ * milliseconds of each push.
+ */
+struct curl_fns {
+	void *lib;
+	CURLcode (*global_init)(long);
+	void (*global_cleanup)(void);
+	CURL *(*easy_init)(void);
+	void (*easy_cleanup)(CURL *);
+	void (*easy_reset)(CURL *);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	const char *(*easy_strerror)(CURLcode);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+};
+
+static struct curl_fns *curl_open(char *why, size_t whylen)
+{
+	struct curl_fns *f = xcalloc(1, sizeof(*f));
+
+	f->lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+	if (!f->lib) {
+		snprintf(why, whylen, "cannot load libcurl for https: %s", dlerror());
+		free(f);
+		return NULL;
+	}
+#define SYM(field, name) (*(void **)&f->field = dlsym(f->lib, name))
+	if (!SYM(global_init, "curl_global_init") || !SYM(global_cleanup, "curl_global_cleanup") ||
+	    !SYM(easy_init, "curl_easy_init") || !SYM(easy_cleanup, "curl_easy_cleanup") ||
+	    !SYM(easy_reset, "curl_easy_reset") || !SYM(easy_setopt, "curl_easy_setopt") ||
+	    !SYM(easy_perform, "curl_easy_perform") || !SYM(easy_getinfo, "curl_easy_getinfo") ||
+	    !SYM(easy_strerror, "curl_easy_strerror") || !SYM(slist_append, "curl_slist_append") ||
+	    !SYM(slist_free_all, "curl_slist_free_all") ||
+	    f->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(why, whylen, "libcurl for https is unusable");
+		dlclose(f->lib);
+		free(f);
+		return NULL;
+	}
+#undef SYM
+	return f;
+}
+
+static void curl_close(struct curl_fns *f)
+{
+	if (!f)
+		return;
+	f->global_cleanup();
+	dlclose(f->lib);
+	free(f);
+}
 
 /* ---- one request ----------------------------------------------------- */
 
@@ -69,46 +134,201 @@ static size_t discard_body(char *p, size_t size, size_t n, void *data)
 	return size * n;
 }
 
+/* Waits for fd to be ready for events until deadline (monotonic ms): 1, 0 on timeout, -1. */
+static int wait_fd(int fd, short events, long long deadline)
+{
+	for (;;) {
+		struct pollfd p = { fd, events, 0 };
+		long long left = deadline - monotonic_ms();
+		int r;
+
+		if (left <= 0)
+			return 0;
+		r = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		return r < 0 ? -1 : r;
+	}
+}
+
+/*
+ * POST over plain HTTP/1.1 to an http:// URL, with the same timeouts as
+ * the libcurl path. Returns the status code, or 0 with s->why set.
+ */
+static long http_post(struct sender *s, const char *headers, const char *body, size_t len,
+		      long timeout_ms)
+{
+	const char *hp = s->url + 7, *slash = strchr(hp, '/');
+	char host[256], port[8] = "80", *colon;
+	struct addrinfo hints, *ai = NULL, *a;
+	struct buf req = BUF_INIT(EVENT_MAX + 4096);
+	long long deadline = monotonic_ms() + timeout_ms;
+	long long conn_deadline = monotonic_ms() +
+		(timeout_ms < CONNECT_TIMEOUT_MS ? timeout_ms : CONNECT_TIMEOUT_MS);
+	size_t hlen = slash ? (size_t)(slash - hp) : strlen(hp), off;
+	char resp[512];
+	size_t got = 0;
+	long code = 0;
+	int fd = -1, r;
+
+	if (!hlen || hlen >= sizeof(host) || strchr(hp, '@')) {
+		snprintf(s->why, sizeof(s->why), "bad webhook URL");
+		return 0;
+	}
+	memcpy(host, hp, hlen);
+	host[hlen] = '\0';
+	if (host[0] == '[') {		/* [v6]:port */
+		char *end = strchr(host, ']');
+
+		if (!end) {
+			snprintf(s->why, sizeof(s->why), "bad webhook URL");
+			return 0;
+		}
+		*end = '\0';
+		if (end[1] == ':')
+			snprintf(port, sizeof(port), "%.7s", end + 2);
+		memmove(host, host + 1, strlen(host + 1) + 1);
+	} else if ((colon = strrchr(host, ':'))) {
+		*colon = '\0';
+		snprintf(port, sizeof(port), "%.7s", colon + 1);
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if ((r = getaddrinfo(host, port, &hints, &ai)) != 0) {
+		snprintf(s->why, sizeof(s->why), "cannot resolve '%.100s': %s", host, gai_strerror(r));
+		return 0;
+	}
+	for (a = ai; a && fd < 0; a = a->ai_next) {
+		fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+		if (fd < 0)
+			continue;
+		if (connect(fd, a->ai_addr, a->ai_addrlen) < 0 && errno != EINPROGRESS) {
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		if (wait_fd(fd, POLLOUT, conn_deadline) <= 0) {
+			close(fd);
+			fd = -1;
+			errno = ETIMEDOUT;
+			continue;
+		} else {
+			int err = 0;
+			socklen_t el = sizeof(err);
+
+			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err) {
+				errno = err ? err : errno;
+				close(fd);
+				fd = -1;
+			}
+		}
+	}
+	freeaddrinfo(ai);
+	if (fd < 0) {
+		snprintf(s->why, sizeof(s->why), "cannot connect to %.100s:%s: %s", host, port,
+			 strerror(errno));
+		return 0;
+	}
+	buf_addf(&req, "POST %s HTTP/1.1\r\nHost: %.*s\r\nUser-Agent: " PROG "/" TIDEGATE_VERSION
+		 "\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n",
+		 slash ? slash : "/", (int)hlen, hp, len, headers);
+	buf_add(&req, body, len);
+	for (off = 0; off < req.len && !req.toobig;) {
+		ssize_t w;
+
+		if (wait_fd(fd, POLLOUT, deadline) <= 0)
+			break;
+		w = send(fd, req.data + off, req.len - off, MSG_NOSIGNAL);
+		if (w < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	if (off < req.len || req.toobig) {
+		snprintf(s->why, sizeof(s->why), "sending to %.100s:%s failed or timed out", host, port);
+		goto out;
+	}
+	/* the status line is all the hook needs: "HTTP/1.1 202 Accepted" */
+	while (got < sizeof(resp) - 1 && !memchr(resp, '\n', got)) {
+		ssize_t n;
+
+		if (wait_fd(fd, POLLIN, deadline) <= 0)
+			break;
+		n = recv(fd, resp + got, sizeof(resp) - 1 - got, 0);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	resp[got] = '\0';
+	if (strncmp(resp, "HTTP/1.", 7) || !memchr(resp, '\n', got) ||
+	    sscanf(resp + 8, " %3ld", &code) != 1 || code < 100) {
+		snprintf(s->why, sizeof(s->why), "no HTTP answer from %.100s:%s in time", host, port);
+		code = 0;
+	}
+out:
+	close(fd);
+	buf_release(&req);
+	return code;
+}
+
 static enum send_result post_once(struct sender *s, const char *delivery, const char *body,
 				  size_t len, long timeout_ms)
 {
+	struct curl_fns *f = s->cf;
 	struct curl_slist *h = NULL;
 	char sig[HMAC_GENERIC_SIG_SIZE], line[160];
+	char headers[512];
 	long long ts = (long long)time(NULL);
 	long code = 0;
 	CURLcode rc;
 
 	if (hmac_sign_generic(&s->secret, ts, body, len, sig) < 0)
 		return SEND_RETRY;
-	h = curl_slist_append(h, "Content-Type: application/json");
-	h = curl_slist_append(h, "X-Tidegate-Event: push");
+	if (s->plain) {
+		snprintf(headers, sizeof(headers),
+			 "Content-Type: application/json\r\nX-Tidegate-Event: push\r\n"
+			 "X-Tidegate-Delivery: %s\r\nX-Tidegate-Timestamp: %lld\r\n"
+			 "X-Tidegate-Signature: %s\r\n", delivery, ts, sig);
+		code = http_post(s, headers, body, len, timeout_ms);
+		explicit_bzero(sig, sizeof(sig));
+		explicit_bzero(headers, sizeof(headers));
+		if (!code)
+			return SEND_RETRY;
+		goto judge;
+	}
+	h = f->slist_append(h, "Content-Type: application/json");
+	h = f->slist_append(h, "X-Tidegate-Event: push");
 	snprintf(line, sizeof(line), "X-Tidegate-Delivery: %s", delivery);
-	h = curl_slist_append(h, line);
+	h = f->slist_append(h, line);
 	snprintf(line, sizeof(line), "X-Tidegate-Timestamp: %lld", ts);
-	h = curl_slist_append(h, line);
+	h = f->slist_append(h, line);
 	snprintf(line, sizeof(line), "X-Tidegate-Signature: %s", sig);
-	h = curl_slist_append(h, line);
-	h = curl_slist_append(h, "Expect:");
-	curl_easy_reset(s->curl);
-	curl_easy_setopt(s->curl, CURLOPT_URL, s->url);
-	curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)len);
-	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS,
-			 timeout_ms < CONNECT_TIMEOUT_MS ? timeout_ms : CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, discard_body);
-	curl_easy_setopt(s->curl, CURLOPT_USERAGENT, PROG "/" TIDEGATE_VERSION);
-	rc = curl_easy_perform(s->curl);
-	curl_slist_free_all(h);
+	h = f->slist_append(h, line);
+	h = f->slist_append(h, "Expect:");
+	f->easy_reset(s->curl);
+	f->easy_setopt(s->curl, CURLOPT_URL, s->url);
+	f->easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	f->easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
+	f->easy_setopt(s->curl, CURLOPT_HTTPHEADER, h);
+	f->easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);
+	f->easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)len);
+	f->easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS,
+		       timeout_ms < CONNECT_TIMEOUT_MS ? timeout_ms : CONNECT_TIMEOUT_MS);
+	f->easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+	f->easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, discard_body);
+	f->easy_setopt(s->curl, CURLOPT_USERAGENT, PROG "/" TIDEGATE_VERSION);
+	rc = f->easy_perform(s->curl);
+	f->slist_free_all(h);
 	explicit_bzero(sig, sizeof(sig));
 	if (rc != CURLE_OK) {
-		snprintf(s->why, sizeof(s->why), "%s", curl_easy_strerror(rc));
+		snprintf(s->why, sizeof(s->why), "%s", f->easy_strerror(rc));
 		return SEND_RETRY;
 	}
-	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
+	f->easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
+judge:
 	if (code >= 200 && code < 300)
 		return SEND_OK;
 	snprintf(s->why, sizeof(s->why), "HTTP status %ld", code);
@@ -406,7 +626,13 @@ static int sender_init(struct sender *s, struct git_repo *repo, long budget_ms)
 		return error("tidegate.webhookSecretFile is not set; events are not signed or sent");
 	if (secret_read_file(&s->secret, secret_file) < 0)
 		return -1;
-	s->curl = curl_easy_init();
+	s->plain = !strncmp(s->url, "http://", 7);
+	if (s->plain)
+		return 0;
+	s->cf = curl_open(s->why, sizeof(s->why));
+	if (!s->cf)
+		return error("%s", s->why);
+	s->curl = s->cf->easy_init();
 	if (!s->curl)
 		return error("cannot start libcurl");
 	return 0;
@@ -415,7 +641,8 @@ static int sender_init(struct sender *s, struct git_repo *repo, long budget_ms)
 static void sender_release(struct sender *s)
 {
 	if (s->curl)
-		curl_easy_cleanup(s->curl);
+		s->cf->easy_cleanup(s->curl);
+	curl_close(s->cf);
 	secret_release(&s->secret);
 	free(s->spool_dir);
 }
@@ -523,10 +750,6 @@ int main(int argc, char **argv)
 		}
 	}
 	hook_log_capture(PROG);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		hook_say(0, "tidegate: cannot start libcurl");
-		return flush ? 1 : 0;
-	}
 	if (!flush) {
 		if (hook_read_input(&input) < 0)
 			goto out;
@@ -553,6 +776,5 @@ out:
 	hook_log_replay(0);
 	hook_updates_release(&u);
 	buf_release(&input);
-	curl_global_cleanup();
 	return flush ? ret : 0;
 }

@@ -134,6 +134,41 @@ assert afters == [\"$a\", \"$b\", \"$c\"], afters
 	! ls p2.git/tidegate/spool/*.event 2>/dev/null
 '
 
+test_expect_success 'the hook does not load libcurl for http:// (only an https:// URL does)' '
+	! ldd "$TIDEGATE_BUILD/bin/tidegate-post-receive" | grep -E "libcurl|libssl"
+'
+
+# tls_stub PORT: a TLS listener with a self-signed certificate nobody trusts.
+tls_stub() {
+	"$HK_PYTHON" -c '
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain("tls.crt", "tls.key")
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+open("tls.ready", "w").close()
+while True:
+    c, _ = s.accept()
+    try:
+        ctx.wrap_socket(c, server_side=True).close()
+    except Exception:
+        c.close()
+' "$1" &
+	test_bg_pid $!
+}
+
+test_expect_success 'https:// goes through libcurl: an untrusted certificate is refused and spooled' '
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout tls.key -out tls.crt -days 1 \
+		-subj /CN=localhost >/dev/null 2>&1 &&
+	tport=$(test_free_port) && tls_stub $tport && test_wait_for "test -e tls.ready" 10 &&
+	post_server pt && git -C pt.git config tidegate.webhookUrl "https://127.0.0.1:$tport/hooks/generic" &&
+	hk_work wt pt && hk_put wt k8s/d.yaml good-deploy.yaml && hk_commit wt one &&
+	hk_push wt origin main &&
+	test_grep "tidegated not reachable (.*[Cc]ertificate.*); 1 event spooled" remote.out
+'
+
 stub_start log4 hang
 test_expect_success 'an endpoint that never answers holds the hook about two seconds' '
 	post_server p3 && git -C p3.git config --unset tidegate.webhookTimeout &&
@@ -144,7 +179,7 @@ test_expect_success 'an endpoint that never answers holds the hook about two sec
 		(cd p3.git && GIT_DIR=. tidegate-post-receive) 2>err &&
 	elapsed=$(( ($(date +%s%N) - start) / 1000000 )) && echo "hook took $elapsed ms" &&
 	test $elapsed -lt 8000 &&
-	test_grep "Timeout was reached); 2 events spooled" err &&
+	test_grep "no HTTP answer from 127.0.0.1:[0-9]* in time); 2 events spooled" err &&
 	test $(ls p3.git/tidegate/spool/*.event | wc -l) = 2
 '
 stub_stop
