@@ -200,6 +200,9 @@ int spawn_start(struct spawn *sp)
 		goto fail;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* the child did it before execve(); this fails harmlessly then, as before */
+	if (sp->flags & SPAWN_NEW_PGRP)
+		setpgid(sp->pid, sp->pid);
 	if (err) {
 		int st;
 
