@@ -110,8 +110,8 @@ test_expect_success 'kill -9 during a git fetch: the restart stops the fetch lef
 	wh_kill9 &&
 	kill -0 $fetch &&
 	wh_start hang.yaml &&
-	test_grep "stopping a git child left by a previous run" tidegated.log &&
-	test_wait_for "! kill -0 $fetch" 5
+	test_wait_for "grep -q \"stopping a git child left by a previous run\" tidegated.log" 20 &&
+	test_wait_for "! kill -0 $fetch" 10
 '
 
 test_done
