@@ -840,14 +840,25 @@ static size_t skip_json_value(const char *s, size_t i, size_t n)
 		if (i >= n)
 			return 0;
 		switch (s[i]) {
-		case '"':
-			for (i++; i < n && s[i] != '"'; i++)
-				if (s[i] == '\\')
-					i++;
-			if (i >= n)
-				return 0;
-			i++;
+		case '"': {
+			/* strings are most of the text: jump from quote to quote */
+			const char *q = s + i + 1, *end = s + n;
+
+			for (;;) {
+				const char *b;
+
+				q = memchr(q, '"', (size_t)(end - q));
+				if (!q)
+					return 0;
+				for (b = q; b > s + i + 1 && b[-1] == '\\'; b--)
+					;
+				if (((size_t)(q - b) & 1) == 0)
+					break;	/* an even run of backslashes: the quote ends it */
+				q++;
+			}
+			i = (size_t)(q - s) + 1;
 			break;
+		}
 		case '{':
 		case '[':
 			depth++;
