@@ -34,7 +34,7 @@ test_expect_success 'kill -9 during a sync: after a restart the push is applied'
 
 test_expect_success 'the apply the killed daemon left running was stopped at the restart' '
 	test_grep "stopping an apply left by a previous run" "$TEST_DIR/tidegated.log" &&
-	test_wait_for "! kill -0 $(sed -n 1p apply.pids)" 5 &&
+	test_wait_for "test_proc_gone $(sed -n 1p apply.pids)" 5 &&
 	test "$(grep -c "^done web $C3" apply.log)" = 1
 '
 
@@ -111,7 +111,7 @@ test_expect_success 'kill -9 during a git fetch: the restart stops the fetch lef
 	kill -0 $fetch &&
 	wh_start hang.yaml &&
 	test_wait_for "grep -q \"stopping a git child left by a previous run\" tidegated.log" 20 &&
-	test_wait_for "! kill -0 $fetch" 10
+	test_wait_for "test_proc_gone $fetch" 10
 '
 
 test_done

@@ -151,6 +151,15 @@ test_wait_for() {
 	return 1
 }
 
+# test_proc_gone PID: true when PID has exited. A killed orphan stays a
+# zombie until PID 1 reaps it, which some containers' PID 1 does late: a
+# zombie counts as gone (kill -0 would still find it).
+test_proc_gone() {
+	local st
+	st=$(sed -n 's/^[0-9]* (.*) \([A-Za-z]\) .*/\1/p' "/proc/$1/stat" 2>/dev/null) || return 0
+	test -z "$st" || test "$st" = Z || test "$st" = X
+}
+
 # A free TCP port on 127.0.0.1.
 test_free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
