@@ -154,6 +154,51 @@ int journal_seen(struct journal *j, const char *key)
 	return key && *dedup_slot(j, key) != NULL;
 }
 
+/* The wait of key's event in list w, or NULL. */
+static struct jwait *find_wait(struct jwait *w, const char *key)
+{
+	for (; w; w = w->next)
+		if (w->key && !strcmp(w->key, key))
+			return w;
+	return NULL;
+}
+
+/*
+ * A follower settles with the batch of the event it follows: same seq, no
+ * key (settle() then leaves the dedup set alone), right after it. It is
+ * not an append: the counts of queued appends leave it out.
+ */
+static void follow(struct journal *j, struct jwait *lead, journal_cb cb, void *arg)
+{
+	struct jwait *w = xcalloc(1, sizeof(*w));
+
+	w->seq = lead->seq;
+	w->cb = cb;
+	w->arg = arg;
+	w->next = lead->next;
+	lead->next = w;
+	if (j->waits_tail == &lead->next)
+		j->waits_tail = &w->next;
+}
+
+enum journal_seen_state journal_seen_wait(struct journal *j, const char *key,
+					  journal_cb cb, void *arg)
+{
+	struct jwait *lead;
+
+	if (!journal_seen(j, key))
+		return JOURNAL_UNSEEN;
+	if ((lead = find_wait(j->waits, key))) {
+		follow(j, lead, cb, arg);
+		return JOURNAL_WRITING;
+	}
+	if ((lead = find_wait(j->syncing, key))) {
+		follow(j, lead, cb, arg);
+		return JOURNAL_WRITING;
+	}
+	return JOURNAL_DURABLE;
+}
+
 static struct jentry *find_entry(struct journal *j, unsigned long long seq, struct jentry **prev)
 {
 	struct jentry *e, *p = NULL;

@@ -54,6 +54,22 @@ void journal_replay(struct journal *j,
 int journal_seen(struct journal *j, const char *key);
 
 typedef void (*journal_cb)(void *arg, int ok);
+
+enum journal_seen_state {
+	JOURNAL_UNSEEN,		/* a new delivery */
+	JOURNAL_DURABLE,	/* accepted before and on disk */
+	JOURNAL_WRITING,	/* accepted, its write or fsync not over yet */
+};
+
+/*
+ * As journal_seen(), for answering a redelivery: a delivery whose first
+ * copy is still being written must not be acknowledged before that copy
+ * is on disk. On JOURNAL_WRITING, cb(arg, ok) runs when the first copy's
+ * batch settles (ok 0: it was not written and is forgotten; the caller
+ * asks the sender to try again); otherwise cb is never called.
+ */
+enum journal_seen_state journal_seen_wait(struct journal *j, const char *key,
+					  journal_cb cb, void *arg);
 /*
  * Queues an event (ev_json: a JSON object, key: its dedup key or NULL)
  * and returns its seq; cb(arg, 1) runs once it is on disk, cb(arg, 0)

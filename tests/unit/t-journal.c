@@ -25,6 +25,13 @@ static void on_disk(void *arg, int ok)
 		nacks++;
 }
 
+/* Redeliveries answered once their first copy is on disk. */
+static int dup_ok[2] = {-1, -1};
+static void on_dup(void *arg, int ok)
+{
+	*(int *)arg = ok;
+}
+
 static unsigned long long replayed[16];
 static size_t nreplayed;
 static char replayed_repo[64];
@@ -157,8 +164,19 @@ int main(void)
 		event_base_loop(base, EVLOOP_NONBLOCK);
 		journal_append(j, "github:k", "{}", on_disk, NULL);
 		is_int(journal_queued(j), 2, "one batch in flight, the next one waiting");
+		ok(journal_seen_wait(j, "github:i", on_dup, &dup_ok[0]) == JOURNAL_WRITING,
+		   "a redelivery of the event being fsync'ed waits for it");
+		ok(journal_seen_wait(j, "github:k", on_dup, &dup_ok[1]) == JOURNAL_WRITING,
+		   "a redelivery of a queued event waits for it");
+		ok(journal_seen_wait(j, "github:g", on_dup, NULL) == JOURNAL_DURABLE,
+		   "a redelivery of an event on disk is answered at once");
+		ok(journal_seen_wait(j, "github:zz", on_dup, NULL) == JOURNAL_UNSEEN,
+		   "an unknown delivery is new");
+		is_int(journal_queued(j), 2, "waiting redeliveries are not appends");
+		ok(dup_ok[0] == -1 && dup_ok[1] == -1, "no redelivery is answered before its first copy is on disk");
 		journal_flush(j);
 		is_int(acks, before + 4, "journal_flush waits for the one in flight and writes the next");
+		ok(dup_ok[0] == 1 && dup_ok[1] == 1, "both redeliveries are told once their first copies are on disk");
 		is_int(journal_queued(j), 0, "nothing is left queued");
 		journal_free(j);
 		event_base_free(base);
