@@ -89,6 +89,32 @@ test_expect_success 'pipelined signed pushes: each is answered, in order' '
 	PY
 '
 
+test_expect_success 'the same delivery on eight connections at once: one 202, seven 200 duplicate, one event journaled' '
+	sig=$(wh_hmac_hex "$TEST_DIR/github.secret" p.json) &&
+	python3 - "$WH_PORT" "$sig" <<-\PY &&
+	import re, socket, sys
+	body = open("p.json", "rb").read()
+	req = ("POST /hooks/github HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\n"
+	       "X-GitHub-Delivery: twice-1\r\nX-Hub-Signature-256: sha256=%s\r\n"
+	       "Connection: close\r\nContent-Length: %d\r\n\r\n" % (sys.argv[2], len(body))).encode() + body
+	socks = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(8)]
+	for s in socks:
+	    s.sendall(req)
+	codes = []
+	for s in socks:
+	    s.settimeout(10)
+	    data = b""
+	    while True:
+	        d = s.recv(4096)
+	        if not d:
+	            break
+	        data += d
+	    codes += re.findall(rb"HTTP/1\.1 (\d{3}) ", data)
+	assert sorted(codes) == [b"200"] * 7 + [b"202"], codes
+	PY
+	test "$(grep -c "\"key\":\"github:twice-1\"" state/journal.log)" = 1
+'
+
 test_expect_success 'a push no app follows is answered but not journaled' '
 	sed "s|refs/heads/main|refs/heads/nobody-follows|" p.json >other.json &&
 	test "$(wh_github other.json push nobody-1)" = 200 &&

@@ -284,6 +284,24 @@ static void on_journaled(void *arg, int ok)
 	accepted_free(acc);
 }
 
+/* A redelivery is answered once the first copy is on disk, never before. */
+static void on_duplicate(void *arg, int ok)
+{
+	struct accepted *acc = arg;
+	enum provider p = acc->ev.provider;
+
+	if (ok) {
+		metrics_delivery(acc->d->metrics, p, "duplicate");
+		log_fields(LOGL_INFO, "redelivery recognised; not applied again",
+			   "provider", provider_name(p), "delivery", acc->ev.delivery, NULL);
+		http_reply_json(acc->req, 200, "duplicate", "this delivery was accepted before");
+	} else {
+		metrics_delivery(acc->d->metrics, p, "error");
+		http_reply_json(acc->req, 503, "error", "cannot record the event; try again");
+	}
+	accepted_free(acc);
+}
+
 static void handle_hook(struct daemon *d, struct http_request *req, enum provider p)
 {
 	const struct receiver *r = &d->cfg->receivers[p];
@@ -337,13 +355,14 @@ static void handle_hook(struct daemon *d, struct http_request *req, enum provide
 	key[0] = '\0';
 	if (acc->ev.delivery) {
 		snprintf(key, sizeof(key), "%s:%s", provider_name(p), acc->ev.delivery);
-		if (journal_seen(d->journal, key)) {
-			metrics_delivery(d->metrics, p, "duplicate");
-			log_fields(LOGL_INFO, "redelivery recognised; not applied again",
-				   "provider", provider_name(p), "delivery", acc->ev.delivery, NULL);
-			http_reply_json(req, 200, "duplicate", "this delivery was accepted before");
-			accepted_free(acc);
+		switch (journal_seen_wait(d->journal, key, on_duplicate, acc)) {
+		case JOURNAL_UNSEEN:
+			break;
+		case JOURNAL_DURABLE:
+			on_duplicate(acc, 1);
 			return;
+		case JOURNAL_WRITING:
+			return;		/* on_duplicate() answers */
 		}
 	}
 	acc->apps = xcalloc(acc->ev.nupdates, sizeof(char **));
