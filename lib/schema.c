@@ -156,6 +156,7 @@ enum {
 	SN_LIST_SET = 1 << 8,
 	SN_NULL_OK = 1 << 9,	/* built-in type: Go decoding accepts null anywhere */
 	SN_OPEN_META = 1 << 10,	/* a metadata field left as a bare object */
+	SN_BROKEN = 1 << 11,	/* a definition whose text cannot be parsed */
 };
 
 enum sformat {
@@ -196,6 +197,7 @@ struct snode {
 	struct snode **any;	/* anyOf / oneOf, lenient: one branch must fit */
 	size_t nany;
 	const char *name;	/* component name, for messages; or NULL */
+	struct sdoc *pending;	/* a definition not compiled yet: its document */
 	char *deftext;		/* a scalar default, as text (list-map keys) */
 	unsigned has;		/* SH_* bounds set below */
 	double minimum, maximum;
@@ -763,29 +765,36 @@ static struct snode *compile(struct schema_store *st, struct sdoc *d, struct sv 
 }
 
 static const cJSON *sdoc_def(struct sdoc *d, const char *name, const char **name_out);
+static const char *sdoc_def_name(struct sdoc *d, const char *name);
 
+/*
+ * The node of definition `name`, or NULL when the document has none. The
+ * node is compiled when validation first reaches it (snode_ready): a
+ * Deployment refers, through its pod template, to every volume source,
+ * and an object uses a few of them.
+ */
 static struct snode *resolve(struct schema_store *st, struct sdoc *d, const char *name, int depth)
 {
-	struct sv j = sv_none;
 	struct snode *s;
-	int found, saved;
+	const char *sname = NULL;
+	int found;
 
+	(void)depth;
 	s = smap_get(&d->compiled, name, &found);
 	if (found)
 		return s;
-	const char *sname = NULL;
-
 	if (d->schemas) {
-		j.j = cJSON_GetObjectItemCaseSensitive(d->schemas, name);
-		sname = j.j ? j.j->string : NULL;
+		const cJSON *j = cJSON_GetObjectItemCaseSensitive(d->schemas, name);
+
+		sname = j ? j->string : NULL;
 	} else if (d->text) {
-		j.j = sdoc_def(d, name, &sname);
+		sname = sdoc_def_name(d, name);
 	}
-	if (!j.j) {
+	if (!sname) {
 		smap_put(&d->compiled, name, NULL);
 		return NULL;
 	}
-	/* insert before compiling: schemas refer to themselves (JSONSchemaProps) */
+	/* memoized before use: schemas refer to themselves (JSONSchemaProps) */
 	s = snode_new(st);
 	s->name = sname;
 	smap_put(&d->compiled, name, s);
@@ -797,10 +806,44 @@ static struct snode *resolve(struct schema_store *st, struct sdoc *d, const char
 		s->flags |= SN_INTORSTR | SN_NULL_OK;
 		return s;
 	}
+	s->pending = d;
+	return s;
+}
+
+/*
+ * Compiles a definition resolve() left pending. Returns -1 when its text
+ * cannot be parsed: the node stays empty (accepts anything).
+ */
+static int snode_compile(struct schema_store *st, struct snode *s)
+{
+	struct sdoc *d = s->pending;
+	struct sv j = sv_none;
+	const char *sname = NULL;
+	int saved;
+
+	if (!d)
+		return 0;
+	s->pending = NULL;
+	if (d->schemas)
+		j.j = cJSON_GetObjectItemCaseSensitive(d->schemas, s->name);
+	else if (d->text)
+		j.j = sdoc_def(d, s->name, &sname);
+	if (!j.j) {
+		s->flags |= SN_BROKEN;
+		return -1;
+	}
 	saved = d->builtin;
-	d->builtin = d->base_builtin && !strncmp(name, "io.k8s.", 7);
-	compile_into(st, d, s, j, depth);
+	d->builtin = d->base_builtin && !strncmp(s->name, "io.k8s.", 7);
+	compile_into(st, d, s, j, 1);
 	d->builtin = saved;
+	return 0;
+}
+
+/* s, compiled if it was pending. */
+static const struct snode *snode_ready(struct schema_store *st, const struct snode *s)
+{
+	if (s && s->pending)
+		snode_compile(st, (struct snode *)s);
 	return s;
 }
 
@@ -962,6 +1005,14 @@ static const cJSON *sdoc_def(struct sdoc *d, const char *name, const char **name
 	}
 	*name_out = def->name;
 	return def->j;
+}
+
+/* The name of definition `name` of a lazily read file, unparsed; or NULL. */
+static const char *sdoc_def_name(struct sdoc *d, const char *name)
+{
+	const struct sdef *def = smap_get(&d->defs, name, NULL);
+
+	return def && !def->failed ? def->name : NULL;
 }
 
 static void sdoc_free(void *p)
@@ -1276,6 +1327,10 @@ static struct skind *lookup(struct schema_store *st, const char *group, const ch
 			k->resolved = 1;
 			k->doc = sdir_doc(st, dir, k->file);
 			k->root = k->doc ? resolve(st, k->doc, k->schema, 0) : NULL;
+			/* a root that cannot be parsed is no schema */
+			if (k->root && (snode_compile(st, k->root) < 0 ||
+					(k->root->flags & SN_BROKEN)))
+				k->root = NULL;
 		}
 		if (k && !k->root)
 			k = NULL;
@@ -1918,8 +1973,9 @@ static void validate_meta(struct vctx *c, const struct snode *own, const struct 
 {
 	const struct snode *meta;
 
+	own = snode_ready(c->st, own);
 	while (own && own->nall == 1 && !own->nprops && !own->types && !own->nany)
-		own = own->all[0];
+		own = snode_ready(c->st, own->all[0]);
 	if (own && own->name && !strcmp(own->name, OPENAPI_OBJECTMETA)) {
 		validate(c, own, v, depth + 1);
 		return;
@@ -1946,7 +2002,8 @@ static int null_kept(const struct snode *s)
 }
 
 /* A required field is there: a custom resource's non-nullable null is pruned first. */
-static int present(const struct snode *s, const struct ynode *n, const char *name)
+static int present(struct vctx *c, const struct snode *s, const struct ynode *n,
+		   const char *name)
 {
 	const struct ynode *v = ynode_get(n, name);
 	const struct sprop *p;
@@ -1956,7 +2013,7 @@ static int present(const struct snode *s, const struct ynode *n, const char *nam
 	if (!v || !is_null(v) || (s->flags & SN_NULL_OK))
 		return 1;
 	p = snode_prop(s, name);
-	return !p || null_kept(p->s);
+	return !p || null_kept(snode_ready(c->st, p->s));
 }
 
 static void validate_object(struct vctx *c, const struct snode *s, const struct ynode *n,
@@ -1992,7 +2049,7 @@ static void validate_object(struct vctx *c, const struct snode *s, const struct 
 		const char *r = s->required[i];
 		size_t mark;
 
-		if (present(s, n, r))
+		if (present(c, s, n, r))
 			continue;
 		mark = path_push_key(c, r);
 		report(c, n, "schema-required", "add the field", "missing required field \"%s\"%s%s",
@@ -2065,22 +2122,22 @@ static void check_list_map(struct vctx *c, const struct snode *s, const struct y
 }
 
 /* Defaults of the list-map keys, from the item schema (protocol: TCP). */
-static void map_key_defaults(const struct snode *items, const struct snode *s,
-			     const char **out)
+static void map_key_defaults(struct vctx *c, const struct snode *items,
+			     const struct snode *s, const char **out)
 {
 	size_t k;
 
 	for (k = 0; k < s->nmap_keys; k++) {
-		const struct snode *it = items;
+		const struct snode *it = snode_ready(c->st, items);
 		const struct sprop *p = NULL;
 
 		out[k] = NULL;
 		while (it && !it->nprops && it->nall == 1)
-			it = it->all[0];
+			it = snode_ready(c->st, it->all[0]);
 		if (it)
 			p = snode_prop(it, s->map_keys[k]);
 		if (p)
-			out[k] = p->s->deftext;
+			out[k] = snode_ready(c->st, p->s)->deftext;
 	}
 }
 
@@ -2121,6 +2178,8 @@ static void validate_array(struct vctx *c, const struct snode *s, const struct y
 	size_t i;
 
 	if (s->items)
+		snode_ready(c->st, s->items);
+	if (s->items)
 		for (i = 0; i < n->n; i++) {
 			size_t mark = path_push_index(c, i);
 
@@ -2134,7 +2193,7 @@ static void validate_array(struct vctx *c, const struct snode *s, const struct y
 	if ((s->flags & SN_LIST_MAP) && s->nmap_keys && s->nmap_keys <= 8) {
 		const char *defaults[8];
 
-		map_key_defaults(s->items, s, defaults);
+		map_key_defaults(c, s->items, s, defaults);
 		check_list_map(c, s, n, defaults);
 	} else if (s->flags & SN_LIST_SET) {
 		check_list_set(c, n);
@@ -2142,13 +2201,13 @@ static void validate_array(struct vctx *c, const struct snode *s, const struct y
 }
 
 /* 1 when every branch of s->any only names a type */
-static int any_is_type_only(const struct snode *s, unsigned *types)
+static int any_is_type_only(struct vctx *c, const struct snode *s, unsigned *types)
 {
 	size_t i;
 
 	*types = 0;
 	for (i = 0; i < s->nany; i++) {
-		const struct snode *b = s->any[i];
+		const struct snode *b = snode_ready(c->st, s->any[i]);
 
 		if (!b->types || b->nprops || b->nrequired || b->nenums || b->nall || b->nany || b->has ||
 		    b->items)
@@ -2177,7 +2236,7 @@ static void validate_any(struct vctx *c, const struct snode *s, const struct yno
 	c->errors = before;
 	if (i < s->nany)
 		return;
-	if (any_is_type_only(s, &types)) {
+	if (any_is_type_only(c, s, &types)) {
 		struct buf t = BUF_INIT(256);
 
 		types_text(types, &t);
@@ -2197,6 +2256,7 @@ static void validate(struct vctx *c, const struct snode *s, const struct ynode *
 
 	if (!s || !n || depth > 200)
 		return;
+	s = snode_ready(c->st, s);
 	/*
 	 * null: built-in types decode it as "not set"; custom resources prune
 	 * a non-nullable null field before validating (null list items are
@@ -2278,12 +2338,12 @@ static void validate(struct vctx *c, const struct snode *s, const struct ynode *
 /* The root of an object: apiVersion/kind/metadata always allowed, metadata is ObjectMeta. */
 static void validate_root(struct vctx *c, const struct snode *s)
 {
-	struct snode root = *s;
-	const struct snode *r = s;
+	struct snode root;
+	const struct snode *r = snode_ready(c->st, s);
 
 	/* follow a root that is only a reference */
 	while (r->nall == 1 && !r->nprops && !r->types)
-		r = r->all[0];
+		r = snode_ready(c->st, r->all[0]);
 	root = *r;
 	root.flags |= SN_OPEN_META;
 	validate(c, &root, c->o->root, 0);
