@@ -232,8 +232,24 @@ struct sdir {
 	char *path;
 	int loaded, failed;
 	char *version;
-	struct smap kinds;	/* "group/version/kind" -> struct skind * */
+	struct smap kinds;	/* "group/version/kind" -> struct skind * (or NULL: none) */
 	struct smap docs;	/* file -> struct sdoc * (NULL: failed) */
+	/*
+	 * index.json as written by the compactor (no whitespace, no escapes)
+	 * is kept as text with where each row's fields are, and a kind
+	 * becomes a struct skind when it is looked up. Any other index is
+	 * parsed whole into kinds (text is NULL).
+	 */
+	char *text;
+	struct irow *rows;
+	size_t nrows, alloc_rows;
+};
+
+/* One row of a kept index.json: offsets and lengths of its strings in the text. */
+enum { IR_GROUP, IR_VERSION, IR_KIND, IR_FILE, IR_SCHEMA, IR_NFIELDS };
+struct irow {
+	uint32_t off[IR_NFIELDS], len[IR_NFIELDS];
+	int namespaced;
 };
 
 struct skind {
@@ -1114,10 +1130,230 @@ static void sdir_release(struct sdir *dir)
 	free(dir->version);
 	smap_release(&dir->kinds, skind_free);
 	smap_release(&dir->docs, NULL);	/* the sdocs are owned by the store */
+	free(dir->text);
+	free(dir->rows);
+}
+
+/*
+ * A JSON string with no escapes at s[i..n): its contents are s[*a..*b).
+ * Returns the index just past it, or 0 (not a string, or escapes in it).
+ */
+static size_t plain_string(const char *s, size_t i, size_t n, size_t *a, size_t *b)
+{
+	const char *q;
+
+	if (i >= n || s[i] != '"')
+		return 0;
+	q = memchr(s + i + 1, '"', n - i - 1);
+	if (!q || memchr(s + i + 1, '\\', (size_t)(q - s) - i - 1))
+		return 0;
+	*a = i + 1;
+	*b = (size_t)(q - s);
+	return *b + 1;
+}
+
+static int is_json_space(char c)
+{
+	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+/* The number at s[a..b) as an int (clamped), or -1 when it is not a number. */
+static int index_int(const char *s, size_t a, size_t b)
+{
+	char tmp[32], *end;
+	double v;
+
+	if (b - a >= sizeof(tmp) || !(s[a] == '-' || (s[a] >= '0' && s[a] <= '9')))
+		return -1;
+	memcpy(tmp, s + a, b - a);
+	tmp[b - a] = '\0';
+	v = strtod(tmp, &end);
+	if (*end || v != v)
+		return -1;
+	if (v < INT_MIN)
+		return INT_MIN;
+	if (v > INT_MAX)
+		return INT_MAX;
+	return (int)v;
+}
+
+/* One row of the kinds array at s[i..n) into dir->rows; returns the index past it, or 0. */
+static size_t index_row(struct sdir *dir, const char *s, size_t i, size_t n)
+{
+	size_t a[6], b[6], j, nf = 0;
+	struct irow r;
+	int f;
+
+	if (i >= n || s[i] != '[')
+		return 0;
+	j = i + 1;
+	if (j < n && s[j] == ']')
+		return j + 1;	/* an empty row names no kind */
+	for (;;) {
+		size_t e, sa, sb;
+
+		if (j >= n || is_json_space(s[j]))
+			return 0;
+		e = skip_json_value(s, j, n);
+		if (!e || (s[j] == '"' && !plain_string(s, j, n, &sa, &sb)))
+			return 0;	/* escapes: the slow road */
+		if (nf < 6) {
+			a[nf] = j;
+			b[nf] = e;
+		}
+		nf++;
+		j = e;
+		if (j < n && s[j] == ',') {
+			j++;
+			continue;
+		}
+		if (j < n && s[j] == ']')
+			break;
+		return 0;
+	}
+	if (nf < 6)
+		return j + 1;
+	for (f = 0; f < 6; f++) {
+		size_t x = f < 3 ? (size_t)f : (size_t)f - 1;
+
+		if (f == 3)
+			continue;
+		if (s[a[f]] != '"')
+			return j + 1;	/* not a string: the row is skipped */
+		if (a[f] + 1 > UINT32_MAX || b[f] - a[f] - 2 > UINT32_MAX)
+			return 0;
+		r.off[x] = (uint32_t)(a[f] + 1);
+		r.len[x] = (uint32_t)(b[f] - a[f] - 2);
+	}
+	if (!r.len[IR_FILE] || s[r.off[IR_FILE]] == '.' ||
+	    memchr(s + r.off[IR_FILE], '/', r.len[IR_FILE]) ||
+	    memchr(s + r.off[IR_FILE], '\0', r.len[IR_FILE]))
+		return j + 1;
+	for (f = 0; f < IR_NFIELDS; f++)
+		if (memchr(s + r.off[f], '\0', r.len[f]))
+			return 0;
+	r.namespaced = index_int(s, a[3], b[3]);
+	XGROW(dir->rows, dir->nrows + 1, dir->alloc_rows);
+	dir->rows[dir->nrows++] = r;
+	return j + 1;
+}
+
+/*
+ * Reads an index.json in the compactor's own form: the version now, the
+ * rows' field positions for later lookups. -1 (nothing kept) for any
+ * other form, which is then parsed whole.
+ */
+static int index_scan(struct sdir *dir, const char *s, size_t n)
+{
+	size_t i = 1, ka, kb;
+	int seen_version = 0, seen_kinds = 0;
+
+	if (!n || s[0] != '{')
+		return -1;
+	if (i < n && s[i] == '}') {
+		i++;
+	} else {
+		for (;;) {
+			size_t e = plain_string(s, i, n, &ka, &kb), ve;
+
+			if (!e || e >= n || s[e] != ':')
+				goto slow;
+			i = e + 1;
+			if (i >= n || is_json_space(s[i]))
+				goto slow;
+			ve = skip_json_value(s, i, n);
+			if (!ve)
+				goto slow;
+			if (kb - ka == 7 && !memcmp(s + ka, "version", 7) && !seen_version) {
+				size_t va, vb;
+
+				seen_version = 1;
+				if (s[i] == '"') {
+					if (!plain_string(s, i, n, &va, &vb) ||
+					    memchr(s + va, '\0', vb - va))
+						goto slow;
+					dir->version = xstrndup(s + va, vb - va);
+				}
+			} else if (kb - ka == 5 && !memcmp(s + ka, "kinds", 5) && !seen_kinds) {
+				seen_kinds = 1;
+				if (s[i] == '[' && s[i + 1] != ']') {
+					size_t j = i + 1;
+
+					for (;;) {
+						j = index_row(dir, s, j, ve);
+						if (!j)
+							goto slow;
+						if (j < ve && s[j] == ',') {
+							j++;
+							continue;
+						}
+						if (j + 1 == ve && s[j] == ']')
+							break;
+						goto slow;
+					}
+				}
+			}
+			i = ve;
+			if (i < n && s[i] == ',') {
+				i++;
+				continue;
+			}
+			if (i < n && s[i] == '}') {
+				i++;
+				break;
+			}
+			goto slow;
+		}
+	}
+	for (; i < n; i++)
+		if (!is_json_space(s[i]))
+			goto slow;
+	return 0;
+slow:
+	free(dir->version);
+	dir->version = NULL;
+	free(dir->rows);
+	dir->rows = NULL;
+	dir->nrows = dir->alloc_rows = 0;
+	return -1;
+}
+
+/* The kind group/version/kind of a kept index, made on first use; NULL when none. */
+static struct skind *index_kind(struct sdir *dir, const char *key, const char *group,
+				const char *version, const char *kind)
+{
+	const char *want[3] = { group, version, kind };
+	size_t wlen[3] = { strlen(group), strlen(version), strlen(kind) };
+	struct skind *sk;
+	size_t i;
+	int found;
+
+	sk = smap_get(&dir->kinds, key, &found);
+	if (found)
+		return sk;
+	/* the last row for a kind counts, as when the index is parsed whole */
+	for (i = dir->nrows; i-- > 0;) {
+		const struct irow *r = &dir->rows[i];
+		int f;
+
+		for (f = IR_KIND; f >= IR_GROUP; f--)
+			if (r->len[f] != wlen[f] || memcmp(dir->text + r->off[f], want[f], wlen[f]))
+				break;
+		if (f < IR_GROUP) {
+			sk = xcalloc(1, sizeof(*sk));
+			sk->file = xstrndup(dir->text + r->off[IR_FILE], r->len[IR_FILE]);
+			sk->schema = xstrndup(dir->text + r->off[IR_SCHEMA], r->len[IR_SCHEMA]);
+			sk->namespaced = r->namespaced;
+			break;
+		}
+	}
+	smap_put(&dir->kinds, key, sk);
+	return sk;
 }
 
 static int sdir_load(struct sdir *dir)
 {
+	struct buf b = BUF_INIT(256u << 20);
 	cJSON *index;
 	const cJSON *row, *kinds, *v;
 	char *path;
@@ -1126,7 +1362,23 @@ static int sdir_load(struct sdir *dir)
 		return dir->failed ? -1 : 0;
 	dir->loaded = 1;
 	path = xstrfmt("%s/index.json", dir->path);
-	index = read_json(path);
+	if (buf_read_file(&b, path) < 0) {
+		if (errno != ENOENT)
+			error_errno("cannot read '%s'", path);
+		buf_release(&b);
+		free(path);
+		dir->failed = 1;
+		return -1;
+	}
+	if (b.len <= UINT32_MAX && index_scan(dir, b.data, b.len) == 0) {
+		dir->text = buf_detach(&b, NULL);
+		free(path);
+		return 0;
+	}
+	index = cJSON_ParseWithLength(b.data, b.len);
+	if (!index)
+		error("'%s' is not valid JSON", path);
+	buf_release(&b);
 	free(path);
 	if (!index) {
 		dir->failed = 1;
@@ -1322,7 +1574,10 @@ static struct skind *lookup(struct schema_store *st, const char *group, const ch
 
 		if (sdir_load(dir) < 0)
 			continue;
-		k = smap_get(&dir->kinds, key, NULL);
+		if (dir->text)
+			k = index_kind(dir, key, group, version, kind);
+		else
+			k = smap_get(&dir->kinds, key, NULL);
 		if (k && !k->resolved) {
 			k->resolved = 1;
 			k->doc = sdir_doc(st, dir, k->file);

@@ -671,6 +671,105 @@ static void test_lazy_shapes(const char *demo)
 	free(broken_dir);
 }
 
+/* Writes dir/index.json. */
+static void write_index(const char *dir, const char *text)
+{
+	char *p = xstrfmt("%s/index.json", dir);
+	FILE *f = fopen(p, "w");
+
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+	free(p);
+}
+
+static char *same(const char *text)
+{
+	return xstrdup(text);
+}
+
+/*
+ * index.json in the compactor's form is read row by row as kinds are
+ * looked up; any other form is parsed whole. Both give the same answers:
+ * the last valid row of a kind counts, rows naming a file outside the
+ * directory or with fields of the wrong type are skipped, a scope that
+ * is not a number is unknown.
+ */
+static void test_index_shapes(const char *demo)
+{
+	static const char compact[] =
+		"{\"format\":1,\"version\":\"1.2.3\",\"kinds\":["
+		"[\"demo.tidegate.io\",\"v1\",\"Widget\",0,\"apis__demo.tidegate.io__v1.json\","
+		"\"io.k8s.api.demo.v1.Widget\"],"
+		"[\"demo.tidegate.io\",\"v1\",\"Widget\",1,\"apis__demo.tidegate.io__v1.json\","
+		"\"io.k8s.api.demo.v1.Widget\"],"
+		"[\"demo.tidegate.io\",\"v1\",\"Widget\",0,\"../apis__demo.tidegate.io__v1.json\","
+		"\"io.k8s.api.demo.v1.Widget\"],"
+		"[\"demo.tidegate.io\",\"v1\",\"Widget\",0,\"sub/x.json\",\"io.k8s.api.demo.v1.Widget\"],"
+		"[\"demo.tidegate.io\",\"v1\",\"Widget\",0,7,\"io.k8s.api.demo.v1.Widget\"],"
+		"[\"demo.tidegate.io\",\"v1\",\"Gadget\",\"yes\",\"apis__demo.tidegate.io__v1.json\","
+		"\"io.k8s.api.demo.v1.Gadget\",\"extra\"],"
+		"[\"demo.tidegate.io\",\"v1\",\"Short\",1,\"apis__demo.tidegate.io__v1.json\"],"
+		"[],"
+		"[\"demo.tidegate.io\",\"v1\",\"Gizmo\",1,\"apis__demo.tidegate.io__v1.json\","
+		"\"io.k8s.api.demo.v1.Gadget\"]"
+		"],\"version\":\"9.9.9\"}\n";
+	const char *shapes[3] = { "compact", "pretty", "escaped" };
+	char *dir[3];
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		struct schema_store *st;
+		const char *v;
+		struct run r;
+		char *text;
+
+		dir[i] = copy_demo(demo, shapes[i], same);
+		if (i == 0) {
+			text = xstrdup(compact);
+		} else if (i == 1) {
+			text = pretty(compact);
+		} else {
+			/* an escape anywhere sends the whole index the slow way */
+			char *g;
+
+			g = strstr(compact, "Gizmo");
+			ok(g != NULL, "the test index names a Gizmo");
+			text = g ? xstrfmt("%.*s\\u0047izmo%s", (int)(g - compact), compact, g + 5) :
+				xstrdup(compact);
+		}
+		write_index(dir[i], text);
+		free(text);
+		st = schema_store_new(dir[i]);
+		ok(st != NULL, "%s index: the directory opens", shapes[i]);
+		if (!st)
+			continue;
+		v = schema_store_kube_version(st);
+		ok(v && !strcmp(v, "1.2.3"), "%s index: the first version counts", shapes[i]);
+		is_int(schema_store_namespaced(st, "demo.tidegate.io", "v1", "Widget"), 1,
+		       "%s index: the last valid row of a kind counts", shapes[i]);
+		is_int(schema_store_namespaced(st, "demo.tidegate.io", "v1", "Gadget"), -1,
+		       "%s index: a scope that is not a number is unknown", shapes[i]);
+		is_int(schema_store_namespaced(st, "demo.tidegate.io", "v1", "Gizmo"), 1,
+		       "%s index: a kind may use another kind's schema", shapes[i]);
+		is_int(schema_store_namespaced(st, "demo.tidegate.io", "v1", "Short"), -1,
+		       "%s index: a row with too few fields is skipped", shapes[i]);
+		is_int(schema_store_namespaced(st, "demo.tidegate.io", "v2", "Widget"), -1,
+		       "%s index: an unknown version has no schema", shapes[i]);
+		run_yaml(&r, st, "apiVersion: demo.tidegate.io/v1\nkind: Widget\nmetadata: {name: w}\n"
+			 "spec: {replica: 2, replicas: \"2\"}\n", 0);
+		is_int(count_schema(&r), 3, "%s index: the Widget is checked against its schema",
+		       shapes[i]);
+		run_release(&r);
+		schema_store_free(st);
+	}
+	for (i = 0; i < 3; i++) {
+		rm_rf(dir[i]);
+		free(dir[i]);
+	}
+}
+
 static void test_bad_dirs(void)
 {
 	char *p = xstrfmt("%s/nope", tmpdir);
@@ -802,6 +901,7 @@ int main(void)
 	demo = make_demo_dir();
 	test_demo_dir(demo);
 	test_lazy_shapes(demo);
+	test_index_shapes(demo);
 	test_bad_dirs();
 
 	/* the demo directory gives ObjectMeta (meta.json) for the custom resources */
