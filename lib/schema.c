@@ -221,7 +221,10 @@ struct sdoc {
 	const cJSON *schemas;	/* components.schemas, or NULL */
 	char *text;		/* a file read lazily: its text (mapped), with defs */
 	size_t text_len;
-	struct smap defs;	/* name -> struct sdef *: where each definition is */
+	struct sdef *defs;	/* where each definition is, in file order */
+	size_t ndefs, alloc_defs;
+	uint32_t *slots;	/* open-addressed hash of defs: index + 1, 0 empty */
+	size_t nslots;		/* a power of two, over twice ndefs */
 	struct smap compiled;	/* name -> struct snode * */
 	int builtin;		/* compiling a built-in type now (null_ok, open objects) */
 	int base_builtin;	/* the file holds built-in types (names io.k8s.*) */
@@ -873,21 +876,74 @@ static const struct snode *snode_ready(struct schema_store *st, const struct sno
  * every type of core/v1.
  */
 struct sdef {
-	char *name;
+	size_t name_off, name_len;	/* its name in sdoc.text */
 	size_t off, len;	/* its JSON value in sdoc.text */
+	char *name;		/* the name as a string, made on first use */
 	cJSON *j;		/* parsed on first use */
 	int failed;
 };
 
-static void sdef_free(void *p)
+static void sdoc_defs_release(struct sdoc *d)
 {
-	struct sdef *def = p;
+	size_t i;
 
-	if (!def)
-		return;
-	cJSON_Delete(def->j);
-	free(def->name);
-	free(def);
+	for (i = 0; i < d->ndefs; i++) {
+		cJSON_Delete(d->defs[i].j);
+		free(d->defs[i].name);
+	}
+	free(d->defs);
+	free(d->slots);
+	d->defs = NULL;
+	d->slots = NULL;
+	d->ndefs = d->alloc_defs = d->nslots = 0;
+}
+
+static size_t mem_hash(const char *s, size_t n)
+{
+	size_t h = 2166136261u;
+
+	while (n--)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+/* The definition named s[0..n) of d, or NULL. */
+static struct sdef *sdoc_find(const struct sdoc *d, const char *s, size_t n)
+{
+	size_t i;
+
+	if (!d->nslots)
+		return NULL;
+	for (i = mem_hash(s, n) & (d->nslots - 1); d->slots[i]; i = (i + 1) & (d->nslots - 1)) {
+		struct sdef *def = &d->defs[d->slots[i] - 1];
+
+		if (def->name_len == n && !memcmp(d->text + def->name_off, s, n))
+			return def;
+	}
+	return NULL;
+}
+
+/* Hashes the definitions found; of two with one name the first counts, as in a parsed object. */
+static int sdoc_hash_defs(struct sdoc *d)
+{
+	size_t i, j;
+
+	if (d->ndefs >= UINT32_MAX / 4)
+		return -1;
+	for (d->nslots = 64; d->nslots < 2 * d->ndefs + 2; d->nslots *= 2)
+		;
+	d->slots = xcalloc(d->nslots, sizeof(*d->slots));
+	for (i = 0; i < d->ndefs; i++) {
+		const struct sdef *def = &d->defs[i];
+
+		if (sdoc_find(d, d->text + def->name_off, def->name_len))
+			continue;
+		for (j = mem_hash(d->text + def->name_off, def->name_len) & (d->nslots - 1);
+		     d->slots[j]; j = (j + 1) & (d->nslots - 1))
+			;
+		d->slots[j] = (uint32_t)(i + 1);
+	}
+	return 0;
 }
 
 /* The index just past the JSON value at s[i..n), or 0 when there is none. */
@@ -956,13 +1012,12 @@ static int sdoc_index(struct sdoc *d, const char *s, size_t n)
 		for (;;) {
 			size_t ks, ke, ve;
 			struct sdef *def;
-			int found;
 
 			if (i >= n || s[i] != '"')
 				return -1;
 			ks = ++i;
 			while (i < n && s[i] != '"') {
-				if (s[i] == '\\')
+				if (s[i] == '\\' || !s[i])
 					return -1;	/* no escapes in type names: take the slow road */
 				i++;
 			}
@@ -975,15 +1030,13 @@ static int sdoc_index(struct sdoc *d, const char *s, size_t n)
 			ve = skip_json_value(s, i, n);
 			if (!ve)
 				return -1;
-			def = xcalloc(1, sizeof(*def));
-			def->name = xstrndup(s + ks, ke - ks);
+			XGROW(d->defs, d->ndefs + 1, d->alloc_defs);
+			def = &d->defs[d->ndefs++];
+			memset(def, 0, sizeof(*def));
+			def->name_off = ks;
+			def->name_len = ke - ks;
 			def->off = i;
 			def->len = ve - i;
-			smap_get(&d->defs, def->name, &found);
-			if (found)
-				sdef_free(def);	/* the first one counts, as in a parsed object */
-			else
-				smap_put(&d->defs, def->name, def);
 			i = ve;
 			if (i < n && s[i] == ',') {
 				i++;
@@ -1001,15 +1054,27 @@ static int sdoc_index(struct sdoc *d, const char *s, size_t n)
 	for (i++; i < n; i++)
 		if (s[i] != ' ' && s[i] != '\n' && s[i] != '\r' && s[i] != '\t')
 			return -1;
-	return 0;
+	return sdoc_hash_defs(d);
+}
+
+/* The definition `name` of a lazily read file, with its name as a string; or NULL. */
+static struct sdef *sdoc_lookup(struct sdoc *d, const char *name)
+{
+	struct sdef *def = sdoc_find(d, name, strlen(name));
+
+	if (!def || def->failed)
+		return NULL;
+	if (!def->name)
+		def->name = xstrndup(d->text + def->name_off, def->name_len);
+	return def;
 }
 
 /* The parsed definition `name` of a lazily read file, or NULL. */
 static const cJSON *sdoc_def(struct sdoc *d, const char *name, const char **name_out)
 {
-	struct sdef *def = smap_get(&d->defs, name, NULL);
+	struct sdef *def = sdoc_lookup(d, name);
 
-	if (!def || def->failed)
+	if (!def)
 		return NULL;
 	if (!def->j) {
 		def->j = cJSON_ParseWithLength(d->text + def->off, def->len);
@@ -1026,9 +1091,9 @@ static const cJSON *sdoc_def(struct sdoc *d, const char *name, const char **name
 /* The name of definition `name` of a lazily read file, unparsed; or NULL. */
 static const char *sdoc_def_name(struct sdoc *d, const char *name)
 {
-	const struct sdef *def = smap_get(&d->defs, name, NULL);
+	const struct sdef *def = sdoc_lookup(d, name);
 
-	return def && !def->failed ? def->name : NULL;
+	return def ? def->name : NULL;
 }
 
 static void sdoc_free(void *p)
@@ -1038,7 +1103,7 @@ static void sdoc_free(void *p)
 	if (!d)
 		return;
 	smap_release(&d->compiled, NULL);
-	smap_release(&d->defs, sdef_free);
+	sdoc_defs_release(d);
 	cJSON_Delete(d->root);
 	if (d->text)
 		munmap(d->text, d->text_len);
@@ -1099,14 +1164,14 @@ static struct sdoc *sdoc_read_lazily(struct schema_store *st, const char *path)
 	if (text == MAP_FAILED)
 		return NULL;
 	d = xcalloc(1, sizeof(*d));
+	d->text = text;
+	d->text_len = (size_t)sb.st_size;
 	if (sdoc_index(d, text, (size_t)sb.st_size) < 0) {
-		smap_release(&d->defs, sdef_free);
+		sdoc_defs_release(d);
 		free(d);
 		munmap(text, (size_t)sb.st_size);
 		return NULL;
 	}
-	d->text = text;
-	d->text_len = (size_t)sb.st_size;
 	d->builtin = d->base_builtin = 1;
 	XGROW(st->docs, st->ndocs + 1, st->alloc_docs);
 	st->docs[st->ndocs++] = d;
