@@ -43,6 +43,51 @@ struct apply_cmd {
 	size_t nfiles;
 };
 
+/*
+ * What `tidegate apply --serve` keeps from one job to the next: the
+ * repository (its cat-file child stays up) and the cluster connection
+ * (kubeconfig, the HTTP/2 connection, discovery), each reused only while
+ * a job names the same one.
+ */
+struct warm {
+	char *git_dir;
+	struct git_repo *repo;
+	char *cluster_key;		/* kubeconfig, context, in-cluster, concurrency */
+	struct stat kc_st;		/* the kubeconfig file when the client was made */
+	long long born_ms;
+	struct kubeconfig kc;
+	struct kube_client *client;
+	struct discovery *disco;
+};
+
+/* A cluster connection older than this is made again (credentials on disk may have changed). */
+#define WARM_CLIENT_MAX_AGE_MS (5 * 60 * 1000)
+
+static void warm_drop_repo(struct warm *w)
+{
+	git_repo_free(w->repo);
+	w->repo = NULL;
+	free(w->git_dir);
+	w->git_dir = NULL;
+}
+
+static void warm_drop_client(struct warm *w)
+{
+	discovery_free(w->disco);
+	kube_client_free(w->client);
+	kubeconfig_release(&w->kc);
+	w->disco = NULL;
+	w->client = NULL;
+	free(w->cluster_key);
+	w->cluster_key = NULL;
+}
+
+static void warm_release(struct warm *w)
+{
+	warm_drop_repo(w);
+	warm_drop_client(w);
+}
+
 static void usage(FILE *f, int diff)
 {
 	fprintf(f,
@@ -65,7 +110,10 @@ static void usage(FILE *f, int diff)
 		"  --format text|json          output (default text)\n"
 		"  --git-dir DIR --rev COMMIT  read PATH... from a commit instead of the file system\n"
 		"  --schema-dir DIR, --kube-version X   for the lint that runs first\n"
-		"  --args-from-stdin           (alone) read the arguments from stdin, each ending in NUL\n",
+		"  --args-from-stdin           (alone) read the arguments from stdin, each ending in NUL\n"
+		"  --serve                     (alone) run jobs from stdin until EOF: each job is its\n"
+		"                              arguments, each ending in NUL, then one more NUL; each\n"
+		"                              answer is \"tidegate-result CODE LEN\\n\" and LEN bytes of JSON\n",
 		diff ? "diff" : "apply", diff ? 4 : 5, "", diff ? 4 : 5, "", DEFAULT_TIMEOUT_S);
 }
 
@@ -231,13 +279,21 @@ static int walk_git_path(struct git_walk *w)
 	return r;
 }
 
-static int add_git_paths(struct apply_cmd *a, char **paths, int n, long long deadline)
+static int add_git_paths(struct apply_cmd *a, char **paths, int n, long long deadline,
+			 struct warm *warm)
 {
-	struct git_repo *repo = git_repo_open(a->git_dir);
+	struct git_repo *repo;
 	int i, r = 0;
 
+	if (warm && warm->repo && strcmp(warm->git_dir, a->git_dir))
+		warm_drop_repo(warm);
+	repo = warm && warm->repo ? warm->repo : git_repo_open(a->git_dir);
 	if (!repo)
 		return error("cannot open repository '%s'", a->git_dir);
+	if (warm && !warm->repo) {
+		warm->repo = repo;
+		warm->git_dir = xstrdup(a->git_dir);
+	}
 	git_repo_set_deadline(repo, deadline);
 	{
 		/* a missing tree lists as empty: say first that the commit is not there */
@@ -270,7 +326,10 @@ static int add_git_paths(struct apply_cmd *a, char **paths, int n, long long dea
 			r = error("'%s' has no manifests at '%s' in '%s'", p, a->rev, a->git_dir);
 		free(p);
 	}
-	git_repo_free(repo);
+	if (!warm)
+		git_repo_free(repo);
+	else if (r < 0)
+		warm_drop_repo(warm);	/* its cat-file may be in a bad state: start afresh */
 	return r;
 }
 
@@ -311,53 +370,50 @@ static void json_findings(struct buf *out, const struct findings *fs)
 	buf_addstr(out, "]");
 }
 
-static void print_json(const struct apply_cmd *a, const struct apply_run *run,
-		       const struct findings *fs, long long ms, const char *fatal)
+static void json_result(struct buf *out, const struct apply_cmd *a, const struct apply_run *run,
+			const struct findings *fs, long long ms, const char *fatal)
 {
-	struct buf out = BUF_INIT(BUF_NOCAP);
 	size_t i;
 
-	buf_addstr(&out, "{\"applyset\":");
+	buf_addstr(out, "{\"applyset\":");
 	if (a->applyset)
-		buf_add_json_str(&out, a->applyset);
+		buf_add_json_str(out, a->applyset);
 	else
-		buf_addstr(&out, "null");
-	buf_addf(&out, ",\"dry_run\":%s,\"diff\":%s,\"objects\":[",
+		buf_addstr(out, "null");
+	buf_addf(out, ",\"dry_run\":%s,\"diff\":%s,\"objects\":[",
 		 a->dry_run || a->diff ? "true" : "false", a->diff ? "true" : "false");
 	for (i = 0; run && i < run->n; i++) {
 		const struct apply_object *ob = &run->objs[i];
 
-		buf_addstr(&out, i ? ",{\"id\":" : "{\"id\":");
-		buf_add_json_str(&out, ob->id);
-		buf_addstr(&out, ",\"result\":");
-		buf_add_json_str(&out, apply_result_name(ob->result));
-		buf_addstr(&out, ",\"message\":");
-		buf_add_json_str(&out, ob->message ? ob->message : "");
+		buf_addstr(out, i ? ",{\"id\":" : "{\"id\":");
+		buf_add_json_str(out, ob->id);
+		buf_addstr(out, ",\"result\":");
+		buf_add_json_str(out, apply_result_name(ob->result));
+		buf_addstr(out, ",\"message\":");
+		buf_add_json_str(out, ob->message ? ob->message : "");
 		if (ob->source) {
-			buf_addstr(&out, ",\"source\":");
-			buf_add_json_str(&out, ob->source);
+			buf_addstr(out, ",\"source\":");
+			buf_add_json_str(out, ob->source);
 		}
 		if (ob->diff) {
-			buf_addstr(&out, ",\"diff\":");
-			buf_add_json_str(&out, ob->diff);
+			buf_addstr(out, ",\"diff\":");
+			buf_add_json_str(out, ob->diff);
 		}
-		buf_addch(&out, '}');
+		buf_addch(out, '}');
 	}
-	buf_addf(&out, "],\"counts\":{\"created\":%zu,\"configured\":%zu,\"unchanged\":%zu,"
+	buf_addf(out, "],\"counts\":{\"created\":%zu,\"configured\":%zu,\"unchanged\":%zu,"
 		 "\"pruned\":%zu,\"skipped\":%zu,\"failed\":%zu},",
 		 run ? run->counts[APPLY_CREATED] : 0, run ? run->counts[APPLY_CONFIGURED] : 0,
 		 run ? run->counts[APPLY_UNCHANGED] : 0, run ? run->counts[APPLY_PRUNED] : 0,
 		 run ? run->counts[APPLY_SKIPPED] : 0, run ? run->counts[APPLY_FAILED] : 0);
-	buf_addf(&out, "\"lint\":{\"errors\":%zu,\"warnings\":%zu,", fs->nerr, fs->nwarn);
-	json_findings(&out, fs);
-	buf_addf(&out, "},\"duration_ms\":%lld", ms);
+	buf_addf(out, "\"lint\":{\"errors\":%zu,\"warnings\":%zu,", fs->nerr, fs->nwarn);
+	json_findings(out, fs);
+	buf_addf(out, "},\"duration_ms\":%lld", ms);
 	if (fatal) {
-		buf_addstr(&out, ",\"error\":");
-		buf_add_json_str(&out, fatal);
+		buf_addstr(out, ",\"error\":");
+		buf_add_json_str(out, fatal);
 	}
-	buf_addstr(&out, "}\n");
-	fwrite(out.data, 1, out.len, stdout);
-	buf_release(&out);
+	buf_addstr(out, "}\n");
 }
 
 static void print_text(const struct apply_cmd *a, const struct apply_run *run, long long ms)
@@ -516,19 +572,83 @@ static void collect_objects(struct apply_cmd *a, struct apply_run *run)
 	}
 }
 
-static int run_apply(int argc, char **argv, int diff)
+/*
+ * The kube client for a job: warm's when it was made for the same
+ * cluster, from an unchanged kubeconfig, not too long ago; else a new
+ * one (kept in warm when serving). Returns 0 or -1 (*fatal set).
+ */
+static int warm_client(struct warm *w, const struct apply_cmd *a, long long deadline,
+		       struct kubeconfig **kcp, struct kube_client **cp, struct discovery **dp,
+		       const char **fatal)
+{
+	struct kube_client_options co = KUBE_CLIENT_OPTIONS_INIT;
+	struct stat st;
+	char *key = xstrfmt("%s\n%s\n%d\n%d", a->kubeconfig ? a->kubeconfig : "",
+			    a->context ? a->context : "", a->in_cluster, a->concurrency);
+	int r, have_st = a->kubeconfig && stat(a->kubeconfig, &st) == 0;
+
+	if (w->client && (strcmp(key, w->cluster_key) ||
+			  monotonic_ms() - w->born_ms > WARM_CLIENT_MAX_AGE_MS ||
+			  (have_st && (st.st_mtim.tv_sec != w->kc_st.st_mtim.tv_sec ||
+				       st.st_mtim.tv_nsec != w->kc_st.st_mtim.tv_nsec ||
+				       st.st_ino != w->kc_st.st_ino || st.st_size != w->kc_st.st_size))))
+		warm_drop_client(w);
+	if (!w->client) {
+		struct kubeconfig init = KUBECONFIG_INIT;
+
+		w->kc = init;
+		r = a->in_cluster ? kubeconfig_in_cluster(&w->kc)
+				  : kubeconfig_load(&w->kc, a->kubeconfig, a->context);
+		if (r < 0) {
+			kubeconfig_release(&w->kc);
+			free(key);
+			*fatal = "cannot load the kubeconfig";
+			return -1;
+		}
+		co.concurrency = a->concurrency;
+		co.deadline_ms = deadline;
+		w->client = kube_client_new(&w->kc, &co);
+		if (!w->client) {
+			kubeconfig_release(&w->kc);
+			free(key);
+			*fatal = "cannot start the HTTP client";
+			return -1;
+		}
+		w->disco = discovery_new(w->client, NULL);
+		w->cluster_key = key;
+		key = NULL;
+		w->born_ms = monotonic_ms();
+		if (have_st)
+			w->kc_st = st;
+		else
+			memset(&w->kc_st, 0, sizeof(w->kc_st));
+	}
+	free(key);
+	kube_client_set_deadline(w->client, deadline);
+	*kcp = &w->kc;
+	*cp = w->client;
+	*dp = w->disco;
+	return 0;
+}
+
+/*
+ * One apply or diff. With warm (serving), the repository and cluster
+ * connection are taken from and left in it, and the JSON result goes
+ * to json_out instead of stdout.
+ */
+static int run_apply(int argc, char **argv, int diff, struct warm *warm, struct buf *json_out)
 {
 	struct apply_cmd a;
 	struct lint_options lo = LINT_OPTIONS_INIT;
 	struct findings fs = FINDINGS_INIT;
-	struct kubeconfig kc = KUBECONFIG_INIT;
+	struct kubeconfig kc_own = KUBECONFIG_INIT, *kc = &kc_own;
 	struct kube_client_options co = KUBE_CLIENT_OPTIONS_INIT;
 	struct apply_options ao = APPLY_OPTIONS_INIT;
 	struct apply_run run = APPLY_RUN_INIT;
 	struct kube_client *client = NULL;
 	struct discovery *disco = NULL;
 	long long start = monotonic_ms(), deadline;
-	int r, i, ret = 2, json;
+	int r, i, ret = 2, json, own_client = !warm;
 	const char *fatal = NULL;
 
 	memset(&a, 0, sizeof(a));
@@ -539,8 +659,12 @@ static int run_apply(int argc, char **argv, int diff)
 	if (r) {
 		if (r < 0)
 			usage(stderr, diff);
+		if (json_out)
+			json_result(json_out, &a, NULL, &fs, 0, "bad arguments");
 		return r < 0 ? 2 : 0;
 	}
+	if (json_out)
+		a.format = "json";	/* the answer to tidegated is always JSON */
 	json = !strcmp(a.format, "json");
 	deadline = start + (long long)a.timeout_s * 1000;
 
@@ -548,7 +672,7 @@ static int run_apply(int argc, char **argv, int diff)
 	lo.kube_version = a.kube_version;
 	a.l = linter_new(&lo);
 	if (a.git_dir)
-		r = add_git_paths(&a, argv + optind, argc - optind, deadline);
+		r = add_git_paths(&a, argv + optind, argc - optind, deadline, warm);
 	else
 		for (i = optind, r = 0; i < argc && !r; i++)
 			r = add_path(&a, argv[i], 0);
@@ -571,21 +695,26 @@ static int run_apply(int argc, char **argv, int diff)
 	}
 	collect_objects(&a, &run);
 
-	r = a.in_cluster ? kubeconfig_in_cluster(&kc) : kubeconfig_load(&kc, a.kubeconfig, a.context);
-	if (r < 0) {
-		fatal = "cannot load the kubeconfig";
-		goto out;
+	if (warm) {
+		if (warm_client(warm, &a, deadline, &kc, &client, &disco, &fatal) < 0)
+			goto out;
+	} else {
+		r = a.in_cluster ? kubeconfig_in_cluster(kc) : kubeconfig_load(kc, a.kubeconfig, a.context);
+		if (r < 0) {
+			fatal = "cannot load the kubeconfig";
+			goto out;
+		}
+		co.concurrency = a.concurrency;
+		co.deadline_ms = deadline;
+		client = kube_client_new(kc, &co);
+		if (!client) {
+			fatal = "cannot start the HTTP client";
+			goto out;
+		}
+		disco = discovery_new(client, NULL);
 	}
-	co.concurrency = a.concurrency;
-	co.deadline_ms = deadline;
-	client = kube_client_new(&kc, &co);
-	if (!client) {
-		fatal = "cannot start the HTTP client";
-		goto out;
-	}
-	disco = discovery_new(client, NULL);
 	ao.field_manager = a.field_manager;
-	ao.namespace = a.namespace ? a.namespace : kc.namespace ? kc.namespace : "default";
+	ao.namespace = a.namespace ? a.namespace : kc->namespace ? kc->namespace : "default";
 	ao.applyset = a.applyset;
 	ao.force_conflicts = a.force;
 	ao.dry_run = a.dry_run;
@@ -597,22 +726,147 @@ static int run_apply(int argc, char **argv, int diff)
 	if (apply_execute(&run, client, disco, &ao) < 0) {
 		fatal = "the run stopped: see the error above";
 		ret = 2;
+		if (warm)
+			warm_drop_client(warm);	/* a fresh connection and discovery next time */
 	} else {
 		ret = run.counts[APPLY_FAILED] ? 1 : 0;
 	}
 	if (!json)
 		print_text(&a, &run, monotonic_ms() - start);
 out:
-	if (json)
-		print_json(&a, &run, &fs, monotonic_ms() - start, fatal);
-	else if (fatal && ret == 2)
+	if (json_out) {
+		json_result(json_out, &a, &run, &fs, monotonic_ms() - start, fatal);
+	} else if (json) {
+		struct buf out = BUF_INIT(BUF_NOCAP);
+
+		json_result(&out, &a, &run, &fs, monotonic_ms() - start, fatal);
+		fwrite(out.data, 1, out.len, stdout);
+		buf_release(&out);
+	} else if (fatal && ret == 2) {
 		fprintf(stderr, "tidegate: %s\n", fatal);
+	}
 	apply_run_release(&run);
-	discovery_free(disco);
-	kube_client_free(client);
-	kubeconfig_release(&kc);
+	if (own_client) {
+		discovery_free(disco);
+		kube_client_free(client);
+		kubeconfig_release(kc);
+	}
 	findings_release(&fs);
 	linter_free(a.l);
+	return ret;
+}
+
+/* Writes all of data to fd. Returns 0, or -1 when it cannot. */
+static int write_all(int fd, const char *data, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Where the job that starts at b->data[0] ends: the offset just past
+ * its final NUL, 0 when more input is needed, -1 when it is malformed.
+ */
+static long job_end(const struct buf *b)
+{
+	size_t i = 0;
+
+	while (i < b->len) {
+		const char *nul = memchr(b->data + i, '\0', b->len - i);
+
+		if (!nul)
+			return 0;
+		if (nul == b->data + i)
+			return (long)(i + 1);	/* the empty argument ends the job */
+		i = (size_t)(nul - b->data) + 1;
+	}
+	return 0;
+}
+
+/*
+ * `tidegate apply --serve`: tidegated's warm applier. Jobs come on
+ * stdin, one after another: the arguments of one `tidegate apply`, each
+ * ending in NUL, then one more NUL. Each is answered on stdout with
+ * "tidegate-result CODE LEN\n" and LEN bytes of the JSON result (what
+ * `--format json` prints); CODE is what the command would have exited
+ * with. Messages go to stderr as usual, before the answer. The program
+ * ends at EOF between jobs. Kept from job to job: the repository's
+ * cat-file child, the kubeconfig, the HTTP/2 connection and discovery.
+ */
+static int apply_serve(char *name)
+{
+	struct buf in = BUF_INIT(MAX_STDIN_ARGS + 1);
+	struct warm w;
+	int ret = 0;
+
+	memset(&w, 0, sizeof(w));
+	for (;;) {
+		long end = job_end(&in);
+		char chunk[8192];
+		ssize_t n;
+
+		if (end < 0)
+			break;
+		if (end > 0) {
+			struct buf out = BUF_INIT(BUF_NOCAP);
+			char **args = NULL, head[64];
+			size_t nargs = 0, alloc = 0, i;
+			int code, hlen;
+
+			XGROW(args, 1, alloc);
+			args[nargs++] = name;
+			for (i = 0; in.data[i]; i += strlen(in.data + i) + 1) {
+				XGROW(args, nargs + 2, alloc);
+				args[nargs++] = in.data + i;
+			}
+			args[nargs] = NULL;
+			code = run_apply((int)nargs, args, 0, &w, &out);
+			free(args);
+			fflush(stderr);
+			hlen = snprintf(head, sizeof(head), "tidegate-result %d %zu\n", code, out.len);
+			if (write_all(1, head, (size_t)hlen) < 0 || write_all(1, out.data, out.len) < 0) {
+				buf_release(&out);
+				ret = 2;
+				break;
+			}
+			buf_release(&out);
+			memmove(in.data, in.data + end, in.len - (size_t)end);
+			buf_setlen(&in, in.len - (size_t)end);
+			continue;
+		}
+		n = read(0, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "tidegate: cannot read jobs from stdin: %s\n", strerror(errno));
+			ret = 2;
+			break;
+		}
+		if (n == 0) {
+			if (in.len) {
+				fprintf(stderr, "tidegate: stdin ended inside a job\n");
+				ret = 2;
+			}
+			break;
+		}
+		if (buf_add(&in, chunk, (size_t)n) < 0 || in.toobig) {
+			fprintf(stderr, "tidegate: a job's arguments are longer than %u bytes\n",
+				MAX_STDIN_ARGS);
+			ret = 2;
+			break;
+		}
+	}
+	warm_release(&w);
+	buf_release(&in);
 	return ret;
 }
 
@@ -654,7 +908,7 @@ static int apply_from_stdin(char *name)
 		args[n++] = b.data + i;
 	}
 	args[n] = NULL;
-	r = run_apply((int)n, args, 0);
+	r = run_apply((int)n, args, 0, NULL, NULL);
 	free(args);
 	buf_release(&b);
 	return r;
@@ -664,10 +918,12 @@ int cmd_apply(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "--args-from-stdin"))
 		return apply_from_stdin(argv[0]);
-	return run_apply(argc, argv, 0);
+	if (argc == 2 && !strcmp(argv[1], "--serve"))
+		return apply_serve(argv[0]);
+	return run_apply(argc, argv, 0, NULL, NULL);
 }
 
 int cmd_diff(int argc, char **argv)
 {
-	return run_apply(argc, argv, 1);
+	return run_apply(argc, argv, 1, NULL, NULL);
 }

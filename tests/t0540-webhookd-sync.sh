@@ -163,9 +163,9 @@ test_expect_success 'a newer push replaces a failed sync waiting to be tried aga
 	test_grep "tidegated_sync_retries_total{app=\"web\"} 0" m
 '
 
-test_expect_success 'a tidegate without --args-from-stdin: warned once, every apply started afresh' '
+test_expect_success 'a tidegate without --serve or --args-from-stdin: warned once each, every apply started afresh' '
 	wh_stop && : >apply.log && : >tidegated.log &&
-	printf "#!/bin/sh\n[ \"\$2\" = --args-from-stdin ] && { echo \"unknown option\" >&2; exit 2; }\nexec %s \"\$@\"\n" \
+	printf "#!/bin/sh\ncase \"\$2\" in --args-from-stdin|--serve) echo \"unknown option\" >&2; exit 2;; esac\nexec %s \"\$@\"\n" \
 		"$WH_DATA/fake-tidegate" >old-tidegate && chmod +x old-tidegate &&
 	sed "s|^tidegate: .*|tidegate: $TEST_DIR/old-tidegate|" conf.yaml >old.yaml &&
 	wh_start old.yaml &&
@@ -174,6 +174,7 @@ test_expect_success 'a tidegate without --args-from-stdin: warned once, every ap
 	test "$(push $C4 d-41)" = 202 &&
 	test_wait_for "state_is d-41 success" 20 &&
 	test "$(count "the prepared apply ended before it had work" tidegated.log)" = 1 &&
+	test "$(count "the warm applier ended before it had work" tidegated.log)" = 1 &&
 	test_grep "unknown option" tidegated.log
 '
 

@@ -22,6 +22,8 @@ struct child {
 	struct child_result res;
 	child_done_fn fn;
 	void *arg;
+	void (*on_out)(struct child *c, void *arg);	/* serving: stdout has new bytes */
+	void *out_arg;
 	struct child *next;
 };
 
@@ -88,8 +90,11 @@ static void on_pipe(evutil_socket_t fd, short what, void *arg)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (!is_err && c->on_out)
+				c->on_out(c, c->out_arg);	/* must not free c */
 			return;
+		}
 		break;
 	}
 	close_pipe(c, is_err);
@@ -250,6 +255,65 @@ int child_feed(struct child *c, const void *data, size_t len, int timeout_ms,
 	c->started = monotonic_ms();
 	set_deadline(c, timeout_ms);
 	return 0;
+}
+
+struct child *child_start_serving(const char *const *argv, const char *const *env,
+				  size_t out_max, size_t err_max, child_done_fn fn, void *arg,
+				  void (*on_out)(struct child *c, void *arg), void *out_arg)
+{
+	struct child *c = start(argv, env, NULL, 1, 0, out_max, err_max, fn, arg);
+
+	if (c) {
+		c->on_out = on_out;
+		c->out_arg = out_arg;
+	}
+	return c;
+}
+
+int child_send(struct child *c, const void *data, size_t len)
+{
+	const char *p = data;
+	size_t off = 0;
+
+	if (c->sp.in < 0 || c->reaped || len > CHILD_FEED_MAX)
+		return -1;
+	while (off < len) {
+		ssize_t n = write(c->sp.in, p + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+struct child_result *child_output(struct child *c)
+{
+	return &c->res;
+}
+
+void child_read_err(struct child *c)
+{
+	char chunk[16384];
+	ssize_t n;
+
+	while (c->sp.err >= 0 && (n = read(c->sp.err, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;	/* EAGAIN: all there is; the end is left to on_pipe */
+		buf_add(&c->res.err, chunk, (size_t)n);
+	}
+}
+
+void child_set_deadline(struct child *c, int timeout_ms)
+{
+	if (timeout_ms > 0)
+		set_deadline(c, timeout_ms);
+	else if (c->timer)
+		evtimer_del(c->timer);
 }
 
 void child_discard(struct child *c)

@@ -60,6 +60,25 @@ struct child *child_start_waiting(const char *const *argv, const char *const *en
 int child_feed(struct child *c, const void *data, size_t len, int timeout_ms,
 	       child_done_fn fn, void *arg);
 
+/*
+ * Starts argv like child_start_waiting(), for a child that serves one
+ * request after another on its stdin (child_send) and answers on its
+ * stdout: on_out(c, out_arg) runs each time new stdout bytes have been
+ * read into child_output(c)->out, which the caller consumes (it must not
+ * free c from on_out). fn runs once the child has ended.
+ */
+struct child *child_start_serving(const char *const *argv, const char *const *env,
+				  size_t out_max, size_t err_max, child_done_fn fn, void *arg,
+				  void (*on_out)(struct child *c, void *arg), void *out_arg);
+/* Writes data (at most CHILD_FEED_MAX bytes) to the child's stdin, left open. 0 or -1. */
+int child_send(struct child *c, const void *data, size_t len);
+/* The buffers stdout and stderr are read into, so far; the caller may consume them. */
+struct child_result *child_output(struct child *c);
+/* Reads what stderr holds now into child_output(c)->err (what was written before stdout's). */
+void child_read_err(struct child *c);
+/* Kills the child's group timeout_ms from now (> 0), or cancels that (0). */
+void child_set_deadline(struct child *c, int timeout_ms);
+
 /* Kills the child's group and forgets it at once: fn never runs (shutdown). */
 void child_discard(struct child *c);
 

@@ -1,4 +1,5 @@
 #include "sync.h"
+#include "applier.h"
 #include "buf.h"
 #include "child.h"
 #include "hmac.h"
@@ -78,6 +79,8 @@ struct syncer {
 	struct child *spare;		/* a prepared apply waiting for its arguments */
 	char *spare_prog;		/* the program it runs */
 	int spare_broken;		/* one ended unused: make no more until a reload */
+	struct applier **warm;		/* one warm applier per cluster (applier.h) */
+	size_t nwarm, warm_alloc;
 };
 
 static const char *const step_names[] = {
@@ -90,6 +93,7 @@ static void spare_start(struct syncer *s);
 static void spare_stop(struct syncer *s);
 static void start_mirror(struct app_rt *a);
 static void stop_orphan(const struct syncer *s, const char *app);
+static void warm_start(struct syncer *s);
 
 static void job_free(struct job *j)
 {
@@ -165,6 +169,9 @@ void syncer_set_config(struct syncer *s, const struct config *cfg)
 	s->spare_broken = 0;
 	if (s->spare && strcmp(s->spare_prog, cfg->tidegate))
 		spare_stop(s);
+	/* the warm appliers start again: the program, kubeconfigs or clusters may have changed */
+	for (i = 0; i < s->nwarm; i++)
+		applier_retire(s->warm[i]);
 	for (a = s->apps; a; a = a->next)
 		a->conf = NULL;
 	for (i = 0; i < cfg->napps; i++) {
@@ -178,6 +185,7 @@ void syncer_set_config(struct syncer *s, const struct config *cfg)
 		}
 		a->conf = &cfg->apps[i];
 	}
+	warm_start(s);
 }
 
 void syncer_free(struct syncer *s)
@@ -187,6 +195,13 @@ void syncer_free(struct syncer *s)
 	if (!s)
 		return;
 	spare_stop(s);
+	{
+		size_t i;
+
+		for (i = 0; i < s->nwarm; i++)
+			applier_free(s->warm[i]);
+		free(s->warm);
+	}
 	for (a = s->apps; a; a = next) {
 		next = a->next;
 		job_free(a->pending);
@@ -269,6 +284,12 @@ void syncer_drain(struct syncer *s, void (*done)(void *arg), void *arg)
 {
 	s->draining = 1;
 	spare_stop(s);
+	{
+		size_t i;
+
+		for (i = 0; i < s->nwarm; i++)
+			applier_retire(s->warm[i]);
+	}
 	{
 		struct app_rt *a;
 
@@ -472,6 +493,7 @@ static void finish(struct app_rt *a, const struct outcome *o)
 	}
 	if (a->pending)
 		start_next(a);
+	warm_start(s);
 	spare_start(s);
 }
 
@@ -752,6 +774,17 @@ static void spare_start(struct syncer *s)
 
 	if (s->spare || s->spare_broken || s->draining || !s->cfg->napps)
 		return;
+	{
+		size_t i;
+		int all_warm = s->nwarm > 0;
+
+		/* while every cluster has a warm applier, a spare would only idle */
+		for (i = 0; i < s->nwarm; i++)
+			if (applier_broken(s->warm[i]))
+				all_warm = 0;
+		if (all_warm)
+			return;
+	}
 	s->spare = child_start_waiting(argv, NULL, OUT_MAX, ERR_MAX, spare_gone, s);
 	if (!s->spare) {
 		s->spare_broken = 1;
@@ -793,10 +826,61 @@ static struct child *spare_take(struct app_rt *a, const char *const *argv, int t
 	return c;
 }
 
+/* ------------------------------------------------ the warm appliers -- */
+
+/* The warm applier of cluster name, made when missing (never during a drain). */
+static struct applier *warm_for(struct syncer *s, const char *name)
+{
+	struct applier *ap;
+	size_t i;
+
+	for (i = 0; i < s->nwarm; i++) {
+		if (strcmp(applier_name(s->warm[i]), name))
+			continue;
+		return s->warm[i];
+	}
+	if (s->draining)
+		return NULL;
+	ap = applier_new(s->base, s->cfg->tidegate, name);
+	XGROW(s->warm, s->nwarm + 1, s->warm_alloc);
+	s->warm[s->nwarm++] = ap;
+	return ap;
+}
+
+/*
+ * Every cluster an app syncs to has a warm applier running (after a
+ * reload, of the configured program); the ones a reload retired start
+ * again once their job is answered.
+ */
+static void warm_start(struct syncer *s)
+{
+	size_t i;
+
+	if (s->draining)
+		return;
+	for (i = 0; i < s->cfg->napps; i++) {
+		struct applier *ap = warm_for(s, s->cfg->apps[i].cluster->name);
+
+		if (ap && applier_retired(ap))
+			applier_restart(ap, s->cfg->tidegate);
+		else if (ap)
+			applier_prepare(ap);
+	}
+}
+
 static void run(struct app_rt *a, const char *const *argv, int timeout_ms, int git)
 {
 	struct child *c = NULL;
 
+	if (a->step == STEP_APPLY && a->conf) {
+		struct applier *ap = warm_for(a->s, a->conf->cluster->name);
+		int pid = ap ? applier_submit(ap, argv, timeout_ms, on_child, a) : -1;
+
+		if (pid > 0) {
+			record_child(a, pid);
+			return;
+		}
+	}
 	if (a->step == STEP_APPLY)
 		c = spare_take(a, argv, timeout_ms);
 	if (!c)
