@@ -1,7 +1,7 @@
 /*
  * schema.c - OpenAPI v3 validation of Kubernetes objects (schema.h).
  *
- * Schemas (cJSON, from a schema directory or a CRD) are compiled once
+ * Schemas (JSON from a schema directory, or a CRD) are compiled once
  * into struct snode trees: $refs resolved and cached per document, the
  * Kubernetes extensions turned into flags. Validation then walks an
  * object's ynode tree against its snode tree with no JSON in sight.
@@ -17,6 +17,7 @@
  */
 #include "schema.h"
 #include "buf.h"
+#include "jtree.h"
 #include "log.h"
 #include "openapi.h"
 #include "xalloc.h"
@@ -319,6 +320,7 @@ static const struct sprop *snode_prop(const struct snode *s, const char *name)
 struct sv {
 	const cJSON *j;
 	const struct ynode *y;
+	const struct jnode *n;
 };
 
 static struct snode *compile(struct schema_store *st, struct sdoc *d, struct sv j, int depth);
@@ -342,29 +344,35 @@ static unsigned type_bits(const char *t)
 }
 
 /*
- * A read-only view of a schema in either form: cJSON (schema files) or
+ * A read-only view of a schema in any form: a jtree (a definition of a
+ * compact schema file), cJSON (a schema file of another shape) or
  * the YAML tree of a CRD (compiled in place, with no conversion).
  */
 struct sv_iter {
 	struct sv parent;
 	const cJSON *cur;
+	const struct jnode *ncur;
 	size_t i;
 };
 
-static const struct sv sv_none = { NULL, NULL };
+static const struct sv sv_none = { NULL, NULL, NULL };
 
 static int sv_ok(struct sv v)
 {
-	return v.j || v.y;
+	return v.j || v.y || v.n;
 }
 
 static int sv_is_obj(struct sv v)
 {
+	if (v.n)
+		return v.n->type == JT_OBJECT;
 	return v.j ? cJSON_IsObject(v.j) : v.y && v.y->kind == YN_MAP;
 }
 
 static int sv_is_arr(struct sv v)
 {
+	if (v.n)
+		return v.n->type == JT_ARRAY;
 	return v.j ? cJSON_IsArray(v.j) : v.y && v.y->kind == YN_SEQ;
 }
 
@@ -372,16 +380,22 @@ static struct sv sv_get(struct sv v, const char *key)
 {
 	struct sv r = sv_none;
 
-	if (v.j)
+	if (v.n) {
+		/* as cJSON_GetObjectItemCaseSensitive: the members of an array have no names */
+		r.n = jnode_get(v.n, key);
+	} else if (v.j) {
 		r.j = cJSON_GetObjectItemCaseSensitive(v.j, key);
-	else if (v.y)
+	} else if (v.y) {
 		r.y = ynode_get(v.y, key);
+	}
 	return r;
 }
 
 /* A string scalar's text, or NULL. */
 static const char *sv_str(struct sv v)
 {
+	if (v.n)
+		return v.n->type == JT_STRING ? v.n->str : NULL;
 	if (v.j)
 		return cJSON_GetStringValue(v.j);
 	if (v.y && v.y->kind == YN_SCALAR && v.y->stype == YS_STRING)
@@ -391,6 +405,8 @@ static const char *sv_str(struct sv v)
 
 static int sv_true(struct sv v)
 {
+	if (v.n)
+		return v.n->type == JT_TRUE;
 	if (v.j)
 		return cJSON_IsTrue(v.j);
 	return v.y && v.y->kind == YN_SCALAR && v.y->stype == YS_BOOL && v.y->str &&
@@ -399,6 +415,8 @@ static int sv_true(struct sv v)
 
 static size_t sv_count(struct sv v)
 {
+	if (v.n)
+		return v.n->type == JT_ARRAY || v.n->type == JT_OBJECT ? v.n->n : 0;
 	if (v.j)
 		return (cJSON_IsArray(v.j) || cJSON_IsObject(v.j)) ? (size_t)cJSON_GetArraySize(v.j) : 0;
 	if (v.y && v.y->kind != YN_SCALAR)
@@ -410,6 +428,7 @@ static void sv_iter_init(struct sv_iter *it, struct sv v)
 {
 	it->parent = v;
 	it->cur = v.j ? v.j->child : NULL;
+	it->ncur = v.n && (v.n->type == JT_ARRAY || v.n->type == JT_OBJECT) ? v.n->child : NULL;
 	it->i = 0;
 }
 
@@ -419,6 +438,15 @@ static int sv_next(struct sv_iter *it, struct sv *out, const char **key)
 	*out = sv_none;
 	if (key)
 		*key = NULL;
+	if (it->parent.n) {
+		if (!it->ncur)
+			return 0;
+		out->n = it->ncur;
+		if (key)
+			*key = it->ncur->key;
+		it->ncur = it->ncur->next;
+		return 1;
+	}
 	if (it->parent.j) {
 		if (!it->cur)
 			return 0;
@@ -447,6 +475,29 @@ static int sv_next(struct sv_iter *it, struct sv *out, const char **key)
 static void senum_set(struct senum *e, struct sv v)
 {
 	memset(e, 0, sizeof(*e));
+	if (v.n) {
+		switch (v.n->type) {
+		case JT_STRING:
+			e->kind = 's';
+			e->str = v.n->str;
+			break;
+		case JT_NUMBER:
+			e->kind = 'n';
+			e->num = v.n->num;
+			break;
+		case JT_TRUE:
+		case JT_FALSE:
+			e->kind = 'b';
+			e->str = v.n->type == JT_TRUE ? "true" : "false";
+			break;
+		case JT_NULL:
+			e->kind = 'z';
+			break;
+		default:
+			break;
+		}
+		return;
+	}
 	if (v.j) {
 		if (cJSON_IsString(v.j)) {
 			e->kind = 's';
@@ -533,6 +584,12 @@ static int sv_num(struct sv v, double *out)
 {
 	char *end;
 
+	if (v.n) {
+		if (v.n->type != JT_NUMBER)
+			return 0;
+		*out = v.n->num;
+		return 1;
+	}
 	if (v.j) {
 		if (!cJSON_IsNumber(v.j))
 			return 0;
@@ -783,7 +840,7 @@ static struct snode *compile(struct schema_store *st, struct sdoc *d, struct sv 
 	return s;
 }
 
-static const cJSON *sdoc_def(struct sdoc *d, const char *name, const char **name_out);
+static const struct jnode *sdoc_def(struct sdoc *d, const char *name, const char **name_out);
 static const char *sdoc_def_name(struct sdoc *d, const char *name);
 
 /*
@@ -846,8 +903,8 @@ static int snode_compile(struct schema_store *st, struct snode *s)
 	if (d->schemas)
 		j.j = cJSON_GetObjectItemCaseSensitive(d->schemas, s->name);
 	else if (d->text)
-		j.j = sdoc_def(d, s->name, &sname);
-	if (!j.j) {
+		j.n = sdoc_def(d, s->name, &sname);
+	if (!sv_ok(j)) {
 		s->flags |= SN_BROKEN;
 		return -1;
 	}
@@ -879,7 +936,7 @@ struct sdef {
 	size_t name_off, name_len;	/* its name in sdoc.text */
 	size_t off, len;	/* its JSON value in sdoc.text */
 	char *name;		/* the name as a string, made on first use */
-	cJSON *j;		/* parsed on first use */
+	struct jtree *j;	/* parsed on first use */
 	int failed;
 };
 
@@ -888,7 +945,7 @@ static void sdoc_defs_release(struct sdoc *d)
 	size_t i;
 
 	for (i = 0; i < d->ndefs; i++) {
-		cJSON_Delete(d->defs[i].j);
+		jtree_free(d->defs[i].j);
 		free(d->defs[i].name);
 	}
 	free(d->defs);
@@ -1070,14 +1127,14 @@ static struct sdef *sdoc_lookup(struct sdoc *d, const char *name)
 }
 
 /* The parsed definition `name` of a lazily read file, or NULL. */
-static const cJSON *sdoc_def(struct sdoc *d, const char *name, const char **name_out)
+static const struct jnode *sdoc_def(struct sdoc *d, const char *name, const char **name_out)
 {
 	struct sdef *def = sdoc_lookup(d, name);
 
 	if (!def)
 		return NULL;
 	if (!def->j) {
-		def->j = cJSON_ParseWithLength(d->text + def->off, def->len);
+		def->j = jtree_parse(d->text + def->off, def->len);
 		if (!def->j) {
 			def->failed = 1;
 			error("the schema of '%s' is not valid JSON", name);
@@ -1085,7 +1142,7 @@ static const cJSON *sdoc_def(struct sdoc *d, const char *name, const char **name
 		}
 	}
 	*name_out = def->name;
-	return def->j;
+	return jtree_root(def->j);
 }
 
 /* The name of definition `name` of a lazily read file, unparsed; or NULL. */
@@ -1738,7 +1795,7 @@ static int add_crd_version(struct schema_store *st, const char *group, const cha
 static void compile_crd(struct schema_store *st, struct skind *k)
 {
 	struct sdoc *d = sdoc_new(st, NULL, 0);
-	struct sv j = { NULL, k->crd_schema };
+	struct sv j = { NULL, k->crd_schema, NULL };
 
 	k->resolved = 1;
 	k->doc = d;
