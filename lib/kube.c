@@ -17,6 +17,7 @@
 #define BACKOFF_BASE_MS 250
 #define BACKOFF_MAX_MS 4000
 #define RETRY_AFTER_MAX_S 30
+#define POLL_MAX_MS 5
 
 enum req_state {
 	RS_NEW,
@@ -524,7 +525,7 @@ static int request_start(struct kube_client *c, struct kube_request *r)
 int kube_client_run(struct kube_client *c, struct kube_request **reqs, size_t n)
 {
 	size_t fresh = 0, done = 0, i;
-	int running = 0, failed = 0;
+	int running = 0, failed = 0, progressed;
 	struct kube_request **waiting = NULL;
 	size_t nwait = 0, walloc = 0;
 
@@ -563,11 +564,13 @@ int kube_client_run(struct kube_client *c, struct kube_request **reqs, size_t n)
 			break;
 
 		curl_multi_perform(c->multi, &still);
+		progressed = 0;
 		while ((m = curl_multi_info_read(c->multi, &msgs))) {
 			struct kube_request *r = NULL;
 
 			if (m->msg != CURLMSG_DONE)
 				continue;
+			progressed = 1;
 			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
 			running--;
 			if (request_finished(c, r, m->data.result)) {
@@ -582,7 +585,15 @@ int kube_client_run(struct kube_client *c, struct kube_request **reqs, size_t n)
 		if (done >= n)
 			break;
 		if (running > 0) {
-			int ms = 1000;
+			/*
+			 * Several streams' answers can arrive in one read while
+			 * libcurl (7.88) finishes only one transfer and then
+			 * waits for the socket, which stays quiet: the other
+			 * transfer would sit there until the poll times out.
+			 * So after a transfer ended, look again at once, and
+			 * never sleep long while streams are in flight.
+			 */
+			int ms = progressed ? 0 : POLL_MAX_MS;
 
 			if (next_wake >= 0 && next_wake - now < ms)
 				ms = next_wake - now > 0 ? (int)(next_wake - now) : 0;
