@@ -58,6 +58,7 @@ struct warm {
 	struct kubeconfig kc;
 	struct kube_client *client;
 	struct discovery *disco;
+	struct apply_cache *cache;	/* what was applied through this connection */
 };
 
 /* A cluster connection older than this is made again (credentials on disk may have changed). */
@@ -73,6 +74,8 @@ static void warm_drop_repo(struct warm *w)
 
 static void warm_drop_client(struct warm *w)
 {
+	apply_cache_free(w->cache);
+	w->cache = NULL;
 	discovery_free(w->disco);
 	kube_client_free(w->client);
 	kubeconfig_release(&w->kc);
@@ -615,6 +618,7 @@ static int warm_client(struct warm *w, const struct apply_cmd *a, long long dead
 			return -1;
 		}
 		w->disco = discovery_new(w->client, NULL);
+		w->cache = apply_cache_new();
 		w->cluster_key = key;
 		key = NULL;
 		w->born_ms = monotonic_ms();
@@ -723,6 +727,7 @@ static int run_apply(int argc, char **argv, int diff, struct warm *warm, struct 
 	ao.prune_cluster_wide = a.cluster_wide;
 	ao.allow_foreign = a.allow_foreign;
 	ao.progress = !json && isatty(2);
+	ao.cache = warm ? warm->cache : NULL;
 	if (apply_execute(&run, client, disco, &ao) < 0) {
 		fatal = "the run stopped: see the error above";
 		ret = 2;
@@ -800,7 +805,8 @@ static long job_end(const struct buf *b)
  * `--format json` prints); CODE is what the command would have exited
  * with. Messages go to stderr as usual, before the answer. The program
  * ends at EOF between jobs. Kept from job to job: the repository's
- * cat-file child, the kubeconfig, the HTTP/2 connection and discovery.
+ * cat-file child, the kubeconfig, the HTTP/2 connection, discovery and
+ * what was applied (apply.h: an unchanged object is not sent again).
  */
 static int apply_serve(char *name)
 {

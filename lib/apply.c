@@ -5,6 +5,7 @@
 #include "xalloc.h"
 
 #include <cjson/cJSON.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +17,9 @@
 #define DEFAULT_CRD_WAIT_MS 60000
 #define MAX_DIFF_LINES 200
 #define MAX_VALUE_TEXT 120
+#define CACHE_MAX 200000
+#define METADATA_LIST_ACCEPT \
+	"application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 
 static const char *const result_names[APPLY_NRESULTS] = {
 	"pending", "created", "configured", "unchanged", "pruned", "skipped", "failed",
@@ -153,6 +157,167 @@ void apply_run_release(struct apply_run *run)
 	memset(run, 0, sizeof(*run));
 }
 
+/* ------------------------------------------------------------- cache */
+
+struct cache_entry {
+	char *path;			/* the object's URL path */
+	unsigned char digest[32];	/* sha256 of the query and body sent */
+	char *rv, *uid;			/* what the server answered */
+	struct cache_entry *next;
+};
+
+struct apply_cache {
+	struct cache_entry **tab;
+	size_t nbuckets, n;
+};
+
+static size_t str_hash(const char *s)
+{
+	size_t h = 14695981039346656037ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+struct apply_cache *apply_cache_new(void)
+{
+	struct apply_cache *c = xcalloc(1, sizeof(*c));
+
+	c->nbuckets = 1024;
+	c->tab = xcalloc(c->nbuckets, sizeof(*c->tab));
+	return c;
+}
+
+static void entry_free(struct cache_entry *e)
+{
+	free(e->path);
+	free(e->rv);
+	free(e->uid);
+	free(e);
+}
+
+static void cache_clear(struct apply_cache *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nbuckets; i++) {
+		struct cache_entry *e = c->tab[i], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			entry_free(e);
+		}
+		c->tab[i] = NULL;
+	}
+	c->n = 0;
+}
+
+void apply_cache_free(struct apply_cache *c)
+{
+	if (!c)
+		return;
+	cache_clear(c);
+	free(c->tab);
+	free(c);
+}
+
+size_t apply_cache_size(const struct apply_cache *c)
+{
+	return c ? c->n : 0;
+}
+
+static struct cache_entry *cache_get(const struct apply_cache *c, const char *path)
+{
+	struct cache_entry *e;
+
+	if (!c || !c->n)
+		return NULL;
+	for (e = c->tab[str_hash(path) % c->nbuckets]; e; e = e->next)
+		if (!strcmp(e->path, path))
+			return e;
+	return NULL;
+}
+
+static void cache_grow(struct apply_cache *c)
+{
+	struct cache_entry **old = c->tab;
+	size_t n = c->nbuckets, i;
+
+	c->nbuckets *= 4;
+	c->tab = xcalloc(c->nbuckets, sizeof(*c->tab));
+	for (i = 0; i < n; i++) {
+		struct cache_entry *e = old[i], *next;
+
+		for (; e; e = next) {
+			size_t b = str_hash(e->path) % c->nbuckets;
+
+			next = e->next;
+			e->next = c->tab[b];
+			c->tab[b] = e;
+		}
+	}
+	free(old);
+}
+
+/* Records path's answer (digest may be NULL: an entry that only holds a live revision). */
+static void cache_put(struct apply_cache *c, const char *path, const unsigned char *digest,
+		      const char *rv, const char *uid)
+{
+	struct cache_entry *e = cache_get(c, path);
+
+	if (!e) {
+		size_t b;
+
+		if (c->n >= CACHE_MAX)
+			cache_clear(c);
+		if (c->n >= 2 * c->nbuckets)
+			cache_grow(c);
+		b = str_hash(path) % c->nbuckets;
+		e = xcalloc(1, sizeof(*e));
+		e->path = xstrdup(path);
+		e->next = c->tab[b];
+		c->tab[b] = e;
+		c->n++;
+	}
+	if (digest)
+		memcpy(e->digest, digest, sizeof(e->digest));
+	free(e->rv);
+	free(e->uid);
+	e->rv = xstrdup(rv);
+	e->uid = uid ? xstrdup(uid) : NULL;
+}
+
+static void cache_del(struct apply_cache *c, const char *path)
+{
+	struct cache_entry **p, *e;
+
+	if (!c || !c->n)
+		return;
+	for (p = &c->tab[str_hash(path) % c->nbuckets]; (e = *p); p = &e->next) {
+		if (!strcmp(e->path, path)) {
+			*p = e->next;
+			entry_free(e);
+			c->n--;
+			return;
+		}
+	}
+}
+
+/* sha256 of query and body into out; -1 when it cannot be computed (then nothing is cached). */
+static int request_digest(const char *query, const char *body, unsigned char out[32])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int len = 0;
+	int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
+		 EVP_DigestUpdate(md, query, strlen(query) + 1) &&
+		 EVP_DigestUpdate(md, body, strlen(body)) && EVP_DigestFinal_ex(md, out, &len) &&
+		 len == 32;
+
+	EVP_MD_CTX_free(md);
+	return ok ? 0 : -1;
+}
+
 /* --------------------------------------------------------------- diffs */
 
 static void strip_bookkeeping(cJSON *o)
@@ -273,6 +438,7 @@ struct ctx {
 	time_t stage_start;
 	unsigned long long baseline;	/* the cluster's revision before the first stage */
 	int have_baseline;
+	struct apply_cache *live;	/* members' resourceVersions now (path -> rv), or NULL */
 };
 
 static void progress(void *arg, size_t done, size_t n)
@@ -586,6 +752,110 @@ static void record_apply(struct ctx *x, struct apply_object *ob, struct kube_req
 	fail(ob, kube_request_message(p));
 }
 
+/* Remembers what the server answered to ob's PATCH (digest NULL: forget it). */
+static void cache_answer(struct apply_cache *cache, const struct apply_object *ob,
+			 const struct kube_request *p, const unsigned char *digest)
+{
+	char *key = object_path(ob, NULL);
+	cJSON *doc = NULL;
+	const char *rv = NULL;
+
+	if (digest && (p->status == 200 || p->status == 201)) {
+		doc = cJSON_ParseWithLength(p->resp.data, p->resp.len);
+		rv = jstr(cJSON_GetObjectItemCaseSensitive(doc, "metadata"), "resourceVersion");
+	}
+	if (rv && *rv)
+		cache_put(cache, key, digest, rv, resp_uid(doc));
+	else
+		cache_del(cache, key);
+	cJSON_Delete(doc);
+	free(key);
+}
+
+/*
+ * The LISTs (metadata only, by the part-of label) of every collection
+ * holding an input object the cache knows, appended to *reqs; their
+ * count. Their answers go to x->live with live_read().
+ */
+static size_t live_requests(struct ctx *x, const char *set_id, struct kube_request ***reqs,
+			    size_t *n, size_t *alloc)
+{
+	struct apply_run *run = x->run;
+	char **seen = NULL, *sel;
+	size_t nseen = 0, seen_alloc = 0, i, j, added = 0;
+	struct buf q = BUF_INIT(BUF_NOCAP);
+
+	buf_addstr(&q, "labelSelector=");
+	buf_add_urlenc(&q, APPLYSET_PART_OF_LABEL "=");
+	buf_add_urlenc(&q, set_id);
+	sel = buf_detach(&q, NULL);
+	for (i = 0; i < run->n; i++) {
+		const struct apply_object *ob = &run->objs[i];
+		struct kube_resource r;
+		char *key, *coll;
+
+		if (ob->pruning || !ob->resolved || ob->result != APPLY_PENDING)
+			continue;
+		key = object_path(ob, NULL);
+		if (!cache_get(x->o->cache, key)) {
+			free(key);
+			continue;
+		}
+		free(key);
+		r.group = ob->group;
+		r.version = ob->version;
+		r.kind = ob->kind;
+		r.resource = ob->resource;
+		r.namespaced = ob->namespaced;
+		coll = kube_object_path(&r, ob->namespace, NULL, sel);
+		for (j = 0; j < nseen && strcmp(seen[j], coll); j++)
+			;
+		if (j < nseen) {
+			free(coll);
+			continue;
+		}
+		XGROW(seen, nseen + 1, seen_alloc);
+		seen[nseen++] = coll;
+		XGROW(*reqs, *n + 1, *alloc);
+		(*reqs)[*n] = kube_request_new("GET", coll);
+		(*reqs)[*n]->accept = METADATA_LIST_ACCEPT;
+		(*n)++;
+		added++;
+	}
+	for (i = 0; i < nseen; i++)
+		free(seen[i]);
+	free(seen);
+	free(sel);
+	return added;
+}
+
+/* Reads a LIST answer into x->live: each item's path and resourceVersion. */
+static void live_read(struct ctx *x, const struct kube_request *r)
+{
+	const char *qm = strchr(r->path, '?');
+	size_t base = qm ? (size_t)(qm - r->path) : strlen(r->path);
+	const cJSON *item;
+	cJSON *doc;
+
+	if (r->status != 200)
+		return;		/* those objects are applied as usual */
+	doc = cJSON_ParseWithLength(r->resp.data, r->resp.len);
+	if (!x->live)
+		x->live = apply_cache_new();
+	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(doc, "items")) {
+		const cJSON *meta = cJSON_GetObjectItemCaseSensitive(item, "metadata");
+		const char *name = jstr(meta, "name"), *rv = jstr(meta, "resourceVersion");
+		char *path;
+
+		if (!name || !rv || !*rv || strchr(name, '/'))
+			continue;
+		path = xstrfmt("%.*s/%s", (int)base, r->path, name);
+		cache_put(x->live, path, NULL, rv, NULL);
+		free(path);
+	}
+	cJSON_Delete(doc);
+}
+
 static int apply_stage(struct ctx *x, int stage)
 {
 	struct apply_run *run = x->run;
@@ -594,6 +864,9 @@ static int apply_stage(struct ctx *x, int stage)
 	int dry = x->o->dry_run || x->o->diff;
 	unsigned long long baseline = 0;
 	char *query;
+	struct apply_cache *cache;
+	struct { unsigned char md[32]; int ok; } *digests = NULL;
+	size_t m;
 
 	for (i = 0; i < run->n; i++) {
 		struct apply_object *ob = &run->objs[i];
@@ -631,19 +904,44 @@ static int apply_stage(struct ctx *x, int stage)
 		baseline = x->baseline;
 	}
 	query = apply_query(x);
-	for (k = 0; k < n; k++) {
+	cache = dry ? NULL : x->o->cache;
+	if (cache)
+		digests = xcalloc(n, sizeof(*digests));
+	for (k = 0, m = 0; k < n; k++) {
 		struct apply_object *ob = &run->objs[idx[k]];
 		char *path = object_path(ob, query), *body;
-		struct kube_request *r = kube_request_new("PATCH", path);
+		struct kube_request *r;
 
-		free(path);
 		cJSON_DeleteItemFromObjectCaseSensitive(jobj(ob->body, "metadata"), "resourceVersion");
 		cJSON_DeleteItemFromObjectCaseSensitive(jobj(ob->body, "metadata"), "managedFields");
 		body = cJSON_PrintUnformatted(ob->body);
+		if (cache) {
+			char *key = object_path(ob, NULL);
+			const struct cache_entry *e = cache_get(cache, key);
+			const struct cache_entry *live = cache_get(x->live, key);
+
+			digests[m].ok = request_digest(query, body, digests[m].md) == 0;
+			if (digests[m].ok && e && live && !memcmp(e->digest, digests[m].md, 32) &&
+			    !strcmp(e->rv, live->rv)) {
+				/* the same request to the object it produced: nothing would change */
+				ob->result = APPLY_UNCHANGED;
+				free(ob->uid);
+				ob->uid = e->uid ? xstrdup(e->uid) : NULL;
+				free(key);
+				free(body);
+				free(path);
+				continue;
+			}
+			free(key);
+		}
+		r = kube_request_new("PATCH", path);
+		free(path);
 		kube_request_set_body(r, body, strlen(body), "application/apply-patch+yaml");
-		XGROW(reqs, k + 1, alloc);
-		reqs[k] = r;
+		XGROW(reqs, m + 1, alloc);
+		reqs[m] = r;
+		idx[m++] = idx[k];
 	}
+	n = m;
 	if (dry) {
 		for (k = 0; k < n; k++) {
 			char *path = object_path(&run->objs[idx[k]], NULL);
@@ -655,9 +953,14 @@ static int apply_stage(struct ctx *x, int stage)
 	}
 	free(query);
 	x->stage = stage;
-	kube_client_run(x->c, reqs, dry ? 2 * n : n);
-	for (k = 0; k < n; k++)
+	if (n)
+		kube_client_run(x->c, reqs, dry ? 2 * n : n);
+	for (k = 0; k < n; k++) {
 		record_apply(x, &run->objs[idx[k]], reqs[k], dry ? reqs[n + k] : NULL, baseline);
+		if (cache)
+			cache_answer(cache, &run->objs[idx[k]], reqs[k], digests[k].ok ? digests[k].md : NULL);
+	}
+	free(digests);
 	for (k = 0; k < (dry ? 2 * n : n); k++)
 		kube_request_free(reqs[k]);
 	free(reqs);
@@ -1115,19 +1418,25 @@ int apply_execute(struct apply_run *run, struct kube_client *c, struct discovery
 		goto out;
 	if (o->applyset) {
 		const char *ns = o->namespace ? o->namespace : "default";
-		struct kube_request *reqs[2];
-		size_t n = 0;
+		struct kube_request **reqs = NULL;
+		size_t n = 0, alloc = 0, nlive = 0;
 
-		/* the parent and the cluster's revision in one round trip */
+		/* the parent, the cluster's revision and the members' revisions in one round trip */
+		XGROW(reqs, 2, alloc);
 		reqs[n++] = applyset_fetch_request(&x.set, o->applyset, ns);
 		if (!dry)
 			reqs[n++] = kube_request_new("GET", REVISION_PATH);
+		if (!dry && apply_cache_size(o->cache))
+			nlive = live_requests(&x, x.set.id, &reqs, &n, &alloc);
 		kube_client_run(c, reqs, n);
-		if (n > 1 && (x.baseline = answer_revision(reqs[1])))
+		if (!dry && (x.baseline = answer_revision(reqs[1])))
 			x.have_baseline = 1;
+		for (i = n - nlive; i < n; i++)
+			live_read(&x, reqs[i]);
 		w = applyset_fetch_finish(&x.set, reqs[0], o->allow_foreign);
 		for (i = 0; i < n; i++)
 			kube_request_free(reqs[i]);
+		free(reqs);
 		if (w < 0)
 			goto out;
 		if (x.set.exists && !x.set.has_inventory && x.set.ngk)
@@ -1191,5 +1500,6 @@ out:
 	kube_client_set_progress(c, NULL, NULL);
 	free_strv(cur, ncur);
 	applyset_release(&x.set);
+	apply_cache_free(x.live);
 	return ret;
 }

@@ -32,6 +32,7 @@
 #include "kube.h"
 
 struct cJSON;
+struct apply_cache;
 
 enum apply_result {
 	APPLY_PENDING = 0,
@@ -82,8 +83,9 @@ struct apply_options {
 	int allow_foreign;		/* take over a set another tool manages */
 	int crd_wait_ms;		/* wait for CRDs Established; default 60000 */
 	int progress;			/* progress on stderr (a terminal) */
+	struct apply_cache *cache;	/* what earlier runs applied, or NULL (see below) */
 };
-#define APPLY_OPTIONS_INIT { NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0 }
+#define APPLY_OPTIONS_INIT { NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, NULL }
 
 /*
  * Adds an object (body is taken over). Reads apiVersion, kind,
@@ -103,6 +105,26 @@ int apply_execute(struct apply_run *run, struct kube_client *c, struct discovery
 		  const struct apply_options *o);
 
 void apply_run_release(struct apply_run *run);
+
+/*
+ * What a long-lived caller (`tidegate apply --serve`) remembers between
+ * runs against one cluster: for each object it applied, a digest of the
+ * request (query and body) and the resourceVersion and UID the server
+ * answered with. A later run with an ApplySet reads its members'
+ * resourceVersions (one metadata-only LIST per collection, by the
+ * part-of label, in the round trip that reads the parent) and sends no
+ * PATCH for an object whose request is the same and whose
+ * resourceVersion is still the one that request produced: server-side
+ * apply of the same configuration to the same object changes nothing,
+ * so the object is counted unchanged. Any other write to the object
+ * (someone's edit, a controller's status) changes its resourceVersion
+ * and the PATCH goes out as before. Dry runs and diffs neither use nor
+ * fill it. Free with apply_cache_free().
+ */
+struct apply_cache *apply_cache_new(void);
+void apply_cache_free(struct apply_cache *c);
+/* How many objects it holds (for tests). */
+size_t apply_cache_size(const struct apply_cache *c);
 
 /*
  * Compares two objects, ignoring server bookkeeping (managedFields,
