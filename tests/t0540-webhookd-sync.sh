@@ -163,6 +163,45 @@ test_expect_success 'a newer push replaces a failed sync waiting to be tried aga
 	test_grep "tidegated_sync_retries_total{app=\"web\"} 0" m
 '
 
+test_expect_success 'the warm applier serves sync after sync in one process' '
+	wh_stop && : >apply.log && : >apply.pids && : >tidegated.log &&
+	wh_start conf.yaml &&
+	test "$(push $C2 d-50)" = 202 &&
+	test_wait_for "state_is d-50 success" 20 &&
+	test "$(push $C3 d-51)" = 202 &&
+	test_wait_for "state_is d-51 success" 20 &&
+	test "$(sort -u apply.pids | wc -l)" = 1 &&
+	test_grep -- "--serve" /proc/$(tail -1 apply.pids)/cmdline
+'
+
+test_expect_success 'a killed warm applier is replaced; the next sync is applied by the new one' '
+	old=$(tail -1 apply.pids) &&
+	kill -9 -- -$old &&
+	test_wait_for "test_proc_gone $old" 10 &&
+	test_wait_for "pgrep -P $(cat tidegated.pid) -f \"apply --serve\" >serve.pid" 10 &&
+	new=$(cat serve.pid) &&
+	test "$new" != "$old" &&
+	test "$(push $C4 d-52)" = 202 &&
+	test_wait_for "state_is d-52 success" 20 &&
+	test "$(tail -1 apply.pids)" = "$new" &&
+	test_grep "done web $C4" apply.log
+'
+
+wh_config deadline.yaml "  - {name: web, repo: $REPO, branch: main, path: k8s, cluster: one, namespace: web, prune: true}" "limits: {sync_timeout: 2, apply_retries: 0}"
+
+test_expect_success 'a warm applier past the sync deadline is killed: the sync fails as timed out, the next one is applied' '
+	wh_stop && : >apply.log && : >apply.pids && : >tidegated.log && rm -f gate &&
+	wh_start deadline.yaml FAKE_APPLY_GATE=$TEST_DIR/gate &&
+	test "$(push $C2 d-60)" = 202 &&
+	test_wait_for "state_is d-60 failed" 20 &&
+	test_grep "timed out" state/apps/web.json &&
+	test_wait_for "test_proc_gone $(head -1 apply.pids)" 10 &&
+	touch gate &&
+	test "$(push $C3 d-61)" = 202 &&
+	test_wait_for "state_is d-61 success" 20 &&
+	test "$(tail -1 apply.pids)" != "$(head -1 apply.pids)"
+'
+
 test_expect_success 'a tidegate without --serve or --args-from-stdin: warned once each, every apply started afresh' '
 	wh_stop && : >apply.log && : >tidegated.log &&
 	printf "#!/bin/sh\ncase \"\$2\" in --args-from-stdin|--serve) echo \"unknown option\" >&2; exit 2;; esac\nexec %s \"\$@\"\n" \

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# `tidegate apply --serve`, the warm applier tidegated keeps per cluster:
+# one process answers job after job (framed JSON answers), and what it keeps
+# between jobs (the connection, discovery, what it applied) never hides a
+# change made in the cluster meanwhile: an edited or deleted object is
+# applied again, pruning still prunes, a bad job is answered and serving goes on.
+. "$(dirname "$0")/test-lib.sh"
+
+test_need_cluster
+set -a; . "$TEST_DIR/cluster/env"; set +a
+D=$TEST_DATA/kube
+kc() { kubectl --kubeconfig "$KUBECONFIG" "$@"; }
+
+mkfifo jobs
+tidegate apply --serve <jobs >answers 2>errors &
+SERVE_PID=$!
+test_bg_pid $SERVE_PID
+exec 7>jobs
+
+job() {		# job ARG...: one job's arguments, then the empty one
+	printf '%s\0' "$@" >&7 && printf '\0' >&7
+}
+answer() {	# answer N: the Nth answer's JSON, once it is there
+	test_wait_for "test \$(grep -c \"^tidegate-result \" answers) -ge $1" 60 &&
+	sed -n "$(($1 * 2))p" answers
+}
+code() {	# code N: the Nth answer's exit code
+	grep "^tidegate-result " answers | sed -n "$1p" | cut -d" " -f2
+}
+count() {	# count JSON RESULT: how many objects had RESULT
+	jq -r ".counts.$2" "$1"
+}
+result_of() {	# result_of JSON ID
+	jq -r --arg id "$2" ".objects[] | select(.id == \$id) | .result" "$1"
+}
+
+test_expect_success 'the first job applies everything' '
+	job --applyset web -n tide-app --prune --force-conflicts --kubeconfig "$KUBECONFIG" "$D/app" &&
+	answer 1 >a1.json &&
+	test "$(code 1)" = 0 &&
+	test "$(count a1.json created)" = 4
+'
+
+test_expect_success 'the same job again, by the same process: every object unchanged' '
+	job --applyset web -n tide-app --prune --force-conflicts --kubeconfig "$KUBECONFIG" "$D/app" &&
+	answer 2 >a2.json &&
+	test "$(code 2)" = 0 &&
+	test "$(count a2.json unchanged)" = 4 &&
+	kill -0 $SERVE_PID
+'
+
+test_expect_success 'an object edited in the cluster between jobs is applied again' '
+	kc patch configmap settings -n tide-app --type merge -p "{\"data\":{\"colour\":\"red\"}}" >/dev/null &&
+	job --applyset web -n tide-app --prune --force-conflicts --kubeconfig "$KUBECONFIG" "$D/app" &&
+	answer 3 >a3.json &&
+	test "$(result_of a3.json ConfigMap/tide-app/settings)" = configured &&
+	test "$(result_of a3.json Service/tide-app/web)" = unchanged &&
+	test "$(kc get configmap settings -n tide-app -o jsonpath={.data.colour})" = blue
+'
+
+test_expect_success 'an object deleted in the cluster between jobs is created again' '
+	kc delete configmap settings -n tide-app >/dev/null &&
+	job --applyset web -n tide-app --prune --force-conflicts --kubeconfig "$KUBECONFIG" "$D/app" &&
+	answer 4 >a4.json &&
+	test "$(result_of a4.json ConfigMap/tide-app/settings)" = created &&
+	kc get configmap settings -n tide-app
+'
+
+test_expect_success 'a changed input is applied and the member that left it pruned' '
+	job --applyset web -n tide-app --prune --force-conflicts --kubeconfig "$KUBECONFIG" "$D/app-v2" &&
+	answer 5 >a5.json &&
+	test "$(code 5)" = 0 &&
+	test "$(result_of a5.json Deployment/tide-app/web)" = pruned &&
+	test "$(result_of a5.json ConfigMap/tide-app/settings)" = configured &&
+	test_wait_for "! kc get deployment -n tide-app web" 20
+'
+
+test_expect_success 'a bad job is answered with code 2; the next one is served' '
+	job --no-such-option "$D/app-v2" &&
+	answer 6 >a6.json &&
+	test "$(code 6)" = 2 &&
+	jq -e ".error" a6.json &&
+	test_grep "unknown or incomplete option" errors &&
+	job --applyset web -n tide-app --prune --force-conflicts --kubeconfig "$KUBECONFIG" "$D/app-v2" &&
+	answer 7 >a7.json &&
+	test "$(code 7)" = 0 &&
+	test "$(count a7.json failed)" = 0
+'
+
+test_expect_success 'a job with lint errors applies nothing and says so' '
+	job --applyset bad -n tide-app --kubeconfig "$KUBECONFIG" "$D/bad" &&
+	answer 8 >a8.json &&
+	test "$(code 8)" = 1 &&
+	test "$(jq -r ".lint.errors" a8.json)" -gt 0 &&
+	! kc get secret -n tide-app bad 2>/dev/null
+'
+
+exec 7>&-	# here, not in a test body (a subshell)
+test_expect_success 'the process ends at EOF between jobs' '
+	test_wait_for "test_proc_gone $SERVE_PID" 10 &&
+	! test_grep "stdin ended inside a job" errors
+'
+
+test_done
