@@ -207,11 +207,30 @@ def push(msg):
         raise SystemExit("   git push failed")
     return c, t0, t1
 
+def proc_ticks(pid, reaped):
+    """utime + stime of pid (with reaped: and of its reaped children)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return sum(int(x) for x in fields[11:15 if reaped else 13])
+
+def live_children(pid):
+    try:
+        return [int(k) for k in open("/proc/%d/task/%d/children" % (pid, pid)).read().split()]
+    except OSError:
+        return []
+
 def daemon_cpu_ms():
-    """CPU time of tidegated and its reaped children (applies, git), in ms."""
-    with open("/proc/%d/stat" % dpid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    ticks = sum(int(x) for x in fields[11:15])
+    """CPU time of tidegated and its children, reaped (applies, git) or still
+    running (the warm applier and its git cat-file), in ms."""
+    ticks = proc_ticks(dpid, True)
+    todo = live_children(dpid)
+    while todo:
+        p = todo.pop()
+        ticks += proc_ticks(p, True)
+        todo += live_children(p)
     return ticks * 1000.0 / os.sysconf("SC_CLK_TCK")
 
 def pushes_cpu_ms():

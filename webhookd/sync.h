@@ -30,9 +30,12 @@
  * commit has lint errors; a retry keeps its journal reference while it
  * waits, so a restart tries it at once.
  *
- * `tidegate apply` is started ahead of need (`apply --args-from-stdin`,
- * waiting for its arguments), so a sync does not wait for the program to
- * load; each apply is still a process of its own.
+ * Step 3 goes to the warm applier of the app's cluster (applier.h: a
+ * long-lived `tidegate apply --serve` that keeps its connection,
+ * discovery and what it applied between syncs), one job at a time, with
+ * the sync's deadline. When it is busy or the program does not serve, a
+ * `tidegate apply --args-from-stdin` started ahead of need (waiting for
+ * its arguments) takes the job, else a process started for it.
  */
 #ifndef TIDEGATED_SYNC_H
 #define TIDEGATED_SYNC_H
