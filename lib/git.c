@@ -693,29 +693,126 @@ static void add_raw_change(struct git_repo *repo, struct change_list *cl, char s
 }
 
 #define GIT_MAX_TREE_DEPTH 256
+/* Pairs of trees whose objects are asked for in one pipelined request. */
+#define GIT_TREE_BATCH 16
+
+/* Two trees to compare: either name may be "" for "no tree". */
+struct tree_pair {
+	char *prefix;		/* "" or ending in '/' */
+	char a[GIT_MAX_HEXSZ + 8], b[GIT_MAX_HEXSZ + 8];	/* ids, or "<commit>^{tree}" */
+	int depth;
+	struct buf ta, tb;
+};
+
+struct tree_stack {
+	struct tree_pair *v;
+	size_t n, alloc;
+};
+
+static void tree_pair_push(struct tree_stack *ts, const char *prefix, const char *a,
+			   const char *b, int depth)
+{
+	struct tree_pair *p;
+
+	XGROW(ts->v, ts->n + 1, ts->alloc);
+	p = &ts->v[ts->n++];
+	p->prefix = xstrdup(prefix);
+	snprintf(p->a, sizeof(p->a), "%s", a ? a : "");
+	snprintf(p->b, sizeof(p->b), "%s", b ? b : "");
+	p->depth = depth;
+	buf_init(&p->ta, GIT_OUT_MAX);
+	buf_init(&p->tb, GIT_OUT_MAX);
+}
+
+static void tree_pair_release(struct tree_pair *p)
+{
+	free(p->prefix);
+	buf_release(&p->ta);
+	buf_release(&p->tb);
+}
+
+struct batch_read {
+	struct tree_pair *v;
+	size_t *slot;		/* names[i] is pair slot[i] / 2, side slot[i] % 2 */
+	size_t missing;		/* index + 1 of the first name that is not a tree, or 0 */
+	int toobig;
+};
+
+static int on_tree_object(size_t i, int result, const char *type, const struct buf *content,
+			  void *data)
+{
+	struct batch_read *br = data;
+	struct tree_pair *p = &br->v[br->slot[i] / 2];
+	struct buf *dst = br->slot[i] % 2 ? &p->tb : &p->ta;
+
+	if (result < 0 && content->toobig) {
+		br->toobig = 1;
+		return 1;
+	}
+	if (result != 0 || !type || strcmp(type, "tree")) {
+		br->missing = i + 1;
+		return 1;
+	}
+	if (buf_add(dst, content->data, content->len) < 0) {
+		br->toobig = 1;
+		return 1;
+	}
+	return 0;
+}
 
 /*
- * Adds the differences between trees a and b (ids in hex, either NULL
- * for "no tree") under prefix (empty or ending in '/'), descending only
- * into subtrees whose ids differ.
+ * Reads the trees of pairs v[0..n) through one pipelined cat-file
+ * request. Returns 0, 1 when an object is missing or not a tree (its
+ * name in *bad, the pair's path in *where), -1 on failure (logged).
  */
-static int diff_tree_rec(struct git_repo *repo, const char *a, const char *b,
-			 struct buf *prefix, struct change_list *cl, int depth)
+static int read_tree_pairs(struct git_repo *repo, struct tree_pair *v, size_t n,
+			   const char **bad, const char **where)
 {
-	struct buf ta = BUF_INIT(GIT_OUT_MAX), tb = BUF_INIT(GIT_OUT_MAX);
-	size_t raw = repo->hexsz / 2, plen = prefix->len;
-	const char *pa, *pb, *ea, *eb;
+	const char **names = xcalloc(2 * n, sizeof(*names));
+	size_t *slot = xcalloc(2 * n, sizeof(*slot));
+	struct batch_read br = { v, slot, 0, 0 };
+	size_t i, k = 0;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		if (*v[i].a) {
+			slot[k] = 2 * i;
+			names[k++] = v[i].a;
+		}
+		if (*v[i].b) {
+			slot[k] = 2 * i + 1;
+			names[k++] = v[i].b;
+		}
+	}
+	r = git_read_objects(repo, names, k, GIT_OUT_MAX, on_tree_object, &br);
+	if (br.toobig) {
+		error("a tree under '%s' is over %u bytes", v[slot[0] / 2].prefix, GIT_OUT_MAX);
+		r = -1;
+	} else if (br.missing) {
+		*bad = names[br.missing - 1];
+		*where = v[slot[br.missing - 1] / 2].prefix;
+		r = 1;
+	}
+	free(names);
+	free(slot);
+	return r < 0 ? -1 : r;
+}
+
+/*
+ * Adds the differences between the trees of pair p (already read) to cl;
+ * differing subtrees go on ts to be read and compared in turn.
+ */
+static int diff_tree_pair(struct git_repo *repo, struct tree_pair *p, struct tree_stack *ts,
+			  struct change_list *cl)
+{
+	struct buf prefix = BUF_INIT(PATH_MAX * 4);
+	size_t raw = repo->hexsz / 2;
+	const char *pa = p->ta.data, *ea = p->ta.data + p->ta.len;
+	const char *pb = p->tb.data, *eb = p->tb.data + p->tb.len;
 	struct raw_entry x, y;
 	int hx, hy, ret = -1;
 
-	if (depth > GIT_MAX_TREE_DEPTH)
-		return error("trees nested deeper than %d", GIT_MAX_TREE_DEPTH);
-	if (a && git_read_object(repo, a, NULL, &ta) != 0)
-		goto fail;
-	if (b && git_read_object(repo, b, NULL, &tb) != 0)
-		goto fail;
-	pa = ta.data, ea = ta.data + ta.len;
-	pb = tb.data, eb = tb.data + tb.len;
+	buf_addstr(&prefix, p->prefix);
 	hx = raw_entry_next(&pa, ea, raw, &x);
 	hy = raw_entry_next(&pb, eb, raw, &y);
 	while (hx > 0 || hy > 0) {
@@ -731,65 +828,90 @@ static int diff_tree_rec(struct git_repo *repo, const char *a, const char *b,
 			char ha[GIT_MAX_HEXSZ + 1], hb[GIT_MAX_HEXSZ + 1];
 			const struct raw_entry *e = ea_ ? ea_ : eb_;
 
+			if (p->depth >= GIT_MAX_TREE_DEPTH) {
+				error("trees nested deeper than %d", GIT_MAX_TREE_DEPTH);
+				goto fail;
+			}
 			if (ea_)
 				raw_hex(ea_->id, raw, ha);
 			if (eb_)
 				raw_hex(eb_->id, raw, hb);
-			buf_setlen(prefix, plen);
-			if (buf_add(prefix, e->name, e->namelen) < 0 || buf_addch(prefix, '/') < 0) {
-				error("path too long under '%s'", prefix->data);
+			buf_setlen(&prefix, strlen(p->prefix));
+			if (buf_add(&prefix, e->name, e->namelen) < 0 || buf_addch(&prefix, '/') < 0) {
+				error("path too long under '%s'", p->prefix);
 				goto fail;
 			}
-			if (diff_tree_rec(repo, ea_ ? ha : NULL, eb_ ? hb : NULL, prefix, cl,
-					  depth + 1) < 0)
-				goto fail;
-			buf_setlen(prefix, plen);
+			tree_pair_push(ts, prefix.data, ea_ ? ha : NULL, eb_ ? hb : NULL, p->depth + 1);
 		} else if (ea_ && eb_) {
 			add_raw_change(repo, cl, (x.mode & 0170000) == (y.mode & 0170000) ? 'M' : 'T',
-				       prefix, ea_, eb_);
+				       &prefix, ea_, eb_);
 		} else {
-			add_raw_change(repo, cl, ea_ ? 'D' : 'A', prefix, ea_, eb_);
+			add_raw_change(repo, cl, ea_ ? 'D' : 'A', &prefix, ea_, eb_);
 		}
+		buf_setlen(&prefix, strlen(p->prefix));
 		if (ea_)
 			hx = raw_entry_next(&pa, ea, raw, &x);
 		if (eb_)
 			hy = raw_entry_next(&pb, eb, raw, &y);
 	}
 	if (hx < 0 || hy < 0) {
-		error("malformed tree under '%s'", prefix->data);
+		error("malformed tree under '%s'", *p->prefix ? p->prefix : "/");
 		goto fail;
 	}
 	ret = 0;
 fail:
-	if (ret < 0 && !git_repo_timed_out(repo) && (ta.toobig || tb.toobig))
-		error("tree under '%s' is over %u bytes", prefix->data, GIT_OUT_MAX);
-	buf_release(&ta);
-	buf_release(&tb);
+	buf_release(&prefix);
 	return ret;
 }
 
-/* old..new for two commits, without starting a git diff-tree. */
+/*
+ * old..new for two commits (or trees), without starting a git
+ * diff-tree: the two trees are compared through the cat-file stream,
+ * descending only into subtrees whose ids differ, the subtrees of a
+ * level asked for together (one round trip per batch, not per tree).
+ */
 static int diff_trees_cat(struct git_repo *repo, const char *old, const char *new,
 			  struct change_list *cl)
 {
-	struct buf prefix = BUF_INIT(PATH_MAX * 4);
-	char *a = xstrfmt("%s^{tree}", old), *b = xstrfmt("%s^{tree}", new);
-	struct buf t = BUF_INIT(256);
-	const char *type;
-	int ret = -1;
+	struct tree_stack ts = { NULL, 0, 0 };
+	struct tree_pair batch[GIT_TREE_BATCH];
+	char a[GIT_MAX_HEXSZ + 8], b[GIT_MAX_HEXSZ + 8];
+	size_t nb = 0, i;
+	int first = 1, ret = 0;
 
-	/* both must exist and be commits (or trees); else let git say why */
-	if (git_read_object(repo, a, &type, &t) != 0 && !t.toobig) {
-		free(a);
-		free(b);
-		buf_release(&t);
-		return diff_trees(repo, old, new, cl);
+	snprintf(a, sizeof(a), "%s^{tree}", old);
+	snprintf(b, sizeof(b), "%s^{tree}", new);
+	tree_pair_push(&ts, "", a, b, 0);
+	while (ts.n && !ret) {
+		const char *bad = NULL, *where = NULL;
+		int r, fallback = 0;
+
+		/* the newest pairs first: depth-first, so the stack stays small */
+		for (nb = 0; nb < GIT_TREE_BATCH && ts.n; nb++)
+			batch[nb] = ts.v[--ts.n];
+		r = read_tree_pairs(repo, batch, nb, &bad, &where);
+		if (r > 0 && first) {
+			/* not two commits (or trees): let git say why */
+			fallback = 1;
+			ret = diff_trees(repo, old, new, cl);
+		} else if (r > 0) {
+			ret = error("tree '%s' under '%s' is missing or not a tree", bad,
+				    *where ? where : "/");
+		} else if (r < 0) {
+			ret = -1;
+		}
+		for (i = 0; i < nb; i++) {
+			if (!ret && !fallback && diff_tree_pair(repo, &batch[i], &ts, cl) < 0)
+				ret = -1;
+			tree_pair_release(&batch[i]);
+		}
+		first = 0;
+		if (fallback)
+			break;
 	}
-	ret = diff_tree_rec(repo, a, b, &prefix, cl, 0);
-	free(a);
-	free(b);
-	buf_release(&t);
-	buf_release(&prefix);
+	for (i = 0; i < ts.n; i++)
+		tree_pair_release(&ts.v[i]);
+	free(ts.v);
 	return ret;
 }
 

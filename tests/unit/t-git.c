@@ -633,6 +633,229 @@ static void test_config_files(void)
 	free(sys);
 }
 
+static int on_change_modes(const struct git_change *c, void *data)
+{
+	struct seen *s = data;
+	size_t n = strlen(s->list);
+
+	snprintf(s->list + n, sizeof(s->list) - n, "%s%c:%o:%o:%s", n ? " " : "", c->status,
+		 c->old_mode, c->new_mode, c->path);
+	return 0;
+}
+
+/* Appends the raw tree entry "<mode> <name>\0<id>" (id in hex, any length) to b. */
+static void tree_entry(struct buf *b, const char *mode, const char *name, const char *hex)
+{
+	buf_addf(b, "%s %s", mode, name);
+	buf_addch(b, '\0');
+	for (size_t i = 0; hex[i] && hex[i + 1]; i += 2) {
+		char two[3] = { hex[i], hex[i + 1], '\0' };
+
+		buf_addch(b, (int)strtol(two, NULL, 16));
+	}
+}
+
+/* Writes raw as a tree object (unchecked) and a commit of it; returns the commit id. */
+static char *raw_commit(const char *dir, const struct buf *raw)
+{
+	struct buf out = BUF_INIT(1024);
+	char *tree, *commit;
+
+	write_file(dir, "raw.tree", raw->data, raw->len);
+	git(dir, &out, "hash-object", "-w", "-t", "tree", "--literally", "raw.tree", NULL);
+	tree = xstrdup(out.data);
+	git(dir, &out, "commit-tree", tree, "-m", "raw", NULL);
+	commit = xstrdup(out.data);
+	free(tree);
+	buf_release(&out);
+	return commit;
+}
+
+/* "M\tpath\n..." from git diff-tree --name-status -> "M:path M:path" */
+static void name_status_words(struct buf *b)
+{
+	for (size_t i = 0; i < b->len; i++)
+		if (b->data[i] == '\t')
+			b->data[i] = ':';
+		else if (b->data[i] == '\n')
+			b->data[i] = ' ';
+}
+
+/*
+ * The tree diff read through the cat-file stream: nested directories
+ * added, removed and changed, mode changes, symlinks and submodule
+ * entries as git diff-tree reports them; malformed or hostile tree
+ * objects fail cleanly and leave the stream usable.
+ */
+static void test_tree_diff(void)
+{
+	char *dir = xstrfmt("%s/r3", tmp);
+	struct buf out = BUF_INIT(1 << 20), raw = BUF_INIT(1 << 16);
+	struct git_repo *repo;
+	struct seen s;
+	char *e0, *e1, *e2, *blob, *good, *bad, *sub1, *sub2;
+
+	git(tmp, NULL, "init", "-q", "-b", "main", dir, NULL);
+	WRITE(dir, "seed", "0\n");
+	git(dir, NULL, "add", ".", NULL);
+	git(dir, NULL, "commit", "-q", "-m", "zero", NULL);
+	e0 = head(dir, "HEAD");
+	sub1 = xstrdup(e0);
+	WRITE(dir, "seed", "1\n");
+	git(dir, NULL, "commit", "-q", "-am", "sub2", NULL);
+	sub2 = head(dir, "HEAD");
+
+	WRITE(dir, "a/x.yaml", "x\n");
+	WRITE(dir, "a/b/y.yaml", "y\n");
+	WRITE(dir, "gone/deep/q.yaml", "q\n");
+	WRITE(dir, "top.yaml", "t\n");
+	{
+		char *l = xstrfmt("%s/ln", dir);
+
+		symlink("top.yaml", l);
+		free(l);
+	}
+	git(dir, NULL, "add", "-A", NULL);
+	{
+		char *ci = xstrfmt("160000,%s,sub", sub1);
+
+		git(dir, NULL, "update-index", "--add", "--cacheinfo", ci, NULL);
+		free(ci);
+	}
+	git(dir, NULL, "commit", "-q", "-m", "e1", NULL);
+	e1 = head(dir, "HEAD");
+
+	WRITE(dir, "a/b/y.yaml", "y2\n");
+	git(dir, NULL, "rm", "-q", "a/x.yaml", NULL);
+	git(dir, NULL, "rm", "-q", "-r", "gone", NULL);
+	WRITE(dir, "a/c/z.yaml", "z\n");
+	{
+		char *x = xstrfmt("%s/top.yaml", dir);
+
+		chmod(x, 0755);
+		free(x);
+	}
+	{
+		char *l = xstrfmt("%s/ln", dir);
+
+		unlink(l);
+		symlink("a/b/y.yaml", l);
+		free(l);
+	}
+	git(dir, NULL, "add", "-A", NULL);
+	{
+		char *ci = xstrfmt("160000,%s,sub", sub2);
+
+		git(dir, NULL, "update-index", "--add", "--cacheinfo", ci, NULL);
+		free(ci);
+	}
+	git(dir, NULL, "commit", "-q", "-m", "e2", NULL);
+	e2 = head(dir, "HEAD");
+
+	repo = git_repo_open(dir);
+	ok(repo != NULL, "the tree-diff repository opens");
+	if (!repo)
+		goto out;
+	memset(&s, 0, sizeof(s));
+	ok(git_changed_paths(repo, e1, e2, on_change_modes, &s) == 0, "e1..e2 runs");
+	is_str(s.list, "M:100644:100644:a/b/y.yaml A:0:100644:a/c/z.yaml D:100644:0:a/x.yaml "
+	       "D:100644:0:gone/deep/q.yaml M:120000:120000:ln M:160000:160000:sub "
+	       "M:100644:100755:top.yaml",
+	       "nested adds and deletes, a symlink, a submodule and a mode change, with modes");
+	memset(&s, 0, sizeof(s));
+	git_changed_paths(repo, e1, e2, on_change, &s);
+	git(dir, &out, "diff-tree", "-r", "--no-renames", "--name-status", e1, e2, NULL);
+	name_status_words(&out);
+	is_str(s.list, out.data, "the same paths as git diff-tree");
+	memset(&s, 0, sizeof(s));
+	git_changed_paths(repo, e2, e1, on_change, &s);
+	git(dir, &out, "diff-tree", "-r", "--no-renames", "--name-status", e2, e1, NULL);
+	name_status_words(&out);
+	is_str(s.list, out.data, "and backwards");
+	memset(&s, 0, sizeof(s));
+	ok(git_changed_paths(repo, e2, e2, on_change, &s) == 0 && !s.list[0],
+	   "a commit against itself changes nothing");
+
+	/* hostile trees: each fails, none crashes, the stream stays in step */
+	git(dir, &out, "rev-parse", "HEAD:top.yaml", NULL);
+	blob = xstrdup(out.data);
+	{
+		static const struct {
+			const char *mode, *name, *what;
+			int id;		/* 0 a blob's id, 1 a missing object's, 2 truncated */
+		} cases[] = {
+			{ "100644", "a", "an entry whose id is cut short", 2 },
+			{ "10x644", "a", "an entry with a bad mode", 0 },
+			{ "40000", "a", "a directory entry naming a blob", 0 },
+			{ "40000", "a", "a directory entry naming a missing object", 1 },
+			{ "100644", "", "an entry with no name", 0 },
+		};
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			buf_reset(&raw);
+			tree_entry(&raw, cases[i].mode, cases[i].name,
+				   cases[i].id == 0 ? blob :
+				   cases[i].id == 1 ? "0123456789abcdef0123456789abcdef01234567" :
+				   "abcdef");
+			bad = raw_commit(dir, &raw);
+			memset(&s, 0, sizeof(s));
+			ok(git_changed_paths(repo, e1, bad, on_change, &s) < 0, "refused: %s",
+			   cases[i].what);
+			free(bad);
+		}
+		buf_reset(&raw);
+		buf_addstr(&raw, "100644 a");	/* no NUL, no id */
+		bad = raw_commit(dir, &raw);
+		ok(git_changed_paths(repo, e1, bad, on_change, &s) < 0, "refused: an unended entry");
+		free(bad);
+	}
+	/* nested deeper than the walk goes */
+	buf_reset(&raw);
+	tree_entry(&raw, "100644", "f", blob);
+	good = raw_commit(dir, &raw);
+	git(dir, &out, "rev-parse", "HEAD^{tree}", NULL);
+	{
+		char *t = NULL;
+
+		buf_reset(&raw);
+		tree_entry(&raw, "100644", "f", blob);
+		write_file(dir, "raw.tree", raw.data, raw.len);
+		git(dir, &out, "hash-object", "-w", "-t", "tree", "--literally", "raw.tree", NULL);
+		t = xstrdup(out.data);
+		for (int d = 0; d < 258; d++) {
+			buf_reset(&raw);
+			tree_entry(&raw, "40000", "d", t);
+			write_file(dir, "raw.tree", raw.data, raw.len);
+			git(dir, &out, "hash-object", "-w", "-t", "tree", "--literally", "raw.tree",
+			    NULL);
+			free(t);
+			t = xstrdup(out.data);
+		}
+		git(dir, &out, "commit-tree", t, "-m", "deep", NULL);
+		free(t);
+		bad = xstrdup(out.data);
+		ok(git_changed_paths(repo, good, bad, on_change, &s) < 0,
+		   "trees nested 258 deep are refused");
+		free(bad);
+	}
+	memset(&s, 0, sizeof(s));
+	ok(git_changed_paths(repo, e1, e2, on_change, &s) == 0 &&
+	   !strcmp(s.list, "M:a/b/y.yaml A:a/c/z.yaml D:a/x.yaml D:gone/deep/q.yaml M:ln M:sub "
+		   "M:top.yaml"), "after all that the stream still answers");
+	free(good);
+	free(blob);
+	git_repo_free(repo);
+out:
+	free(e0);
+	free(e1);
+	free(e2);
+	free(sub1);
+	free(sub2);
+	free(dir);
+	buf_release(&out);
+	buf_release(&raw);
+}
+
 static void test_not_a_repo(void)
 {
 	struct git_repo *repo;
@@ -665,6 +888,7 @@ int main(void)
 	test_not_a_repo();
 	test_sha1_repo();
 	test_sha256_repo();
+	test_tree_diff();
 	test_config_files();
 	{
 		const char *rm[] = { "rm", "-rf", tmp, NULL };
