@@ -23,7 +23,6 @@
 #include "xalloc.h"
 #include "yaml.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -218,8 +217,8 @@ enum {
 
 /* One loaded set of schemas: a <gv>.json file, meta.json or one CRD version. */
 struct sdoc {
-	cJSON *root;
-	const cJSON *schemas;	/* components.schemas, or NULL */
+	struct jtree *root;	/* a file of another shape, parsed whole; or NULL */
+	const struct jnode *schemas;	/* its "schemas", or NULL */
 	char *text;		/* a file read lazily: its text (mapped), with defs */
 	size_t text_len;
 	struct sdef *defs;	/* where each definition is, in file order */
@@ -318,7 +317,6 @@ static const struct sprop *snode_prop(const struct snode *s, const char *name)
 }
 
 struct sv {
-	const cJSON *j;
 	const struct ynode *y;
 	const struct jnode *n;
 };
@@ -344,50 +342,44 @@ static unsigned type_bits(const char *t)
 }
 
 /*
- * A read-only view of a schema in any form: a jtree (a definition of a
- * compact schema file), cJSON (a schema file of another shape) or
- * the YAML tree of a CRD (compiled in place, with no conversion).
+ * A read-only view of a schema in either form: JSON (schema files, as a
+ * jtree) or the YAML tree of a CRD (compiled in place, with no conversion).
  */
 struct sv_iter {
 	struct sv parent;
-	const cJSON *cur;
 	const struct jnode *ncur;
 	size_t i;
 };
 
-static const struct sv sv_none = { NULL, NULL, NULL };
+static const struct sv sv_none = { NULL, NULL };
 
 static int sv_ok(struct sv v)
 {
-	return v.j || v.y || v.n;
+	return v.y || v.n;
 }
 
 static int sv_is_obj(struct sv v)
 {
 	if (v.n)
 		return v.n->type == JT_OBJECT;
-	return v.j ? cJSON_IsObject(v.j) : v.y && v.y->kind == YN_MAP;
+	return v.y && v.y->kind == YN_MAP;
 }
 
 static int sv_is_arr(struct sv v)
 {
 	if (v.n)
 		return v.n->type == JT_ARRAY;
-	return v.j ? cJSON_IsArray(v.j) : v.y && v.y->kind == YN_SEQ;
+	return v.y && v.y->kind == YN_SEQ;
 }
 
 static struct sv sv_get(struct sv v, const char *key)
 {
 	struct sv r = sv_none;
 
-	if (v.n) {
-		/* as cJSON_GetObjectItemCaseSensitive: the members of an array have no names */
+	if (v.n)
 		r.n = jnode_get(v.n, key);
-	} else if (v.j) {
-		r.j = cJSON_GetObjectItemCaseSensitive(v.j, key);
-	} else if (v.y) {
+	else if (v.y)
 		r.y = ynode_get(v.y, key);
-	}
 	return r;
 }
 
@@ -396,8 +388,6 @@ static const char *sv_str(struct sv v)
 {
 	if (v.n)
 		return v.n->type == JT_STRING ? v.n->str : NULL;
-	if (v.j)
-		return cJSON_GetStringValue(v.j);
 	if (v.y && v.y->kind == YN_SCALAR && v.y->stype == YS_STRING)
 		return v.y->str;
 	return NULL;
@@ -407,8 +397,6 @@ static int sv_true(struct sv v)
 {
 	if (v.n)
 		return v.n->type == JT_TRUE;
-	if (v.j)
-		return cJSON_IsTrue(v.j);
 	return v.y && v.y->kind == YN_SCALAR && v.y->stype == YS_BOOL && v.y->str &&
 	       (v.y->str[0] == 't' || v.y->str[0] == 'T');
 }
@@ -417,8 +405,6 @@ static size_t sv_count(struct sv v)
 {
 	if (v.n)
 		return v.n->type == JT_ARRAY || v.n->type == JT_OBJECT ? v.n->n : 0;
-	if (v.j)
-		return (cJSON_IsArray(v.j) || cJSON_IsObject(v.j)) ? (size_t)cJSON_GetArraySize(v.j) : 0;
 	if (v.y && v.y->kind != YN_SCALAR)
 		return v.y->n;
 	return 0;
@@ -427,7 +413,6 @@ static size_t sv_count(struct sv v)
 static void sv_iter_init(struct sv_iter *it, struct sv v)
 {
 	it->parent = v;
-	it->cur = v.j ? v.j->child : NULL;
 	it->ncur = v.n && (v.n->type == JT_ARRAY || v.n->type == JT_OBJECT) ? v.n->child : NULL;
 	it->i = 0;
 }
@@ -445,15 +430,6 @@ static int sv_next(struct sv_iter *it, struct sv *out, const char **key)
 		if (key)
 			*key = it->ncur->key;
 		it->ncur = it->ncur->next;
-		return 1;
-	}
-	if (it->parent.j) {
-		if (!it->cur)
-			return 0;
-		out->j = it->cur;
-		if (key)
-			*key = it->cur->string;
-		it->cur = it->cur->next;
 		return 1;
 	}
 	if (!it->parent.y || it->parent.y->kind == YN_SCALAR || it->i >= it->parent.y->n)
@@ -495,21 +471,6 @@ static void senum_set(struct senum *e, struct sv v)
 			break;
 		default:
 			break;
-		}
-		return;
-	}
-	if (v.j) {
-		if (cJSON_IsString(v.j)) {
-			e->kind = 's';
-			e->str = v.j->valuestring;
-		} else if (cJSON_IsNumber(v.j)) {
-			e->kind = 'n';
-			e->num = v.j->valuedouble;
-		} else if (cJSON_IsBool(v.j)) {
-			e->kind = 'b';
-			e->str = cJSON_IsTrue(v.j) ? "true" : "false";
-		} else if (cJSON_IsNull(v.j)) {
-			e->kind = 'z';
 		}
 		return;
 	}
@@ -579,7 +540,7 @@ static int is_quantity_pattern(const char *p)
 	return p && strstr(p, "[KMGTPE]i)") && strstr(p, "[eE]");
 }
 
-/* A number in a schema (a cJSON number or a YAML int/float), 0 when absent. */
+/* A number in a schema (a JSON number or a YAML int/float), 0 when absent. */
 static int sv_num(struct sv v, double *out)
 {
 	char *end;
@@ -588,12 +549,6 @@ static int sv_num(struct sv v, double *out)
 		if (v.n->type != JT_NUMBER)
 			return 0;
 		*out = v.n->num;
-		return 1;
-	}
-	if (v.j) {
-		if (!cJSON_IsNumber(v.j))
-			return 0;
-		*out = v.j->valuedouble;
 		return 1;
 	}
 	if (!v.y || v.y->kind != YN_SCALAR || (v.y->stype != YS_INT && v.y->stype != YS_FLOAT))
@@ -860,9 +815,9 @@ static struct snode *resolve(struct schema_store *st, struct sdoc *d, const char
 	if (found)
 		return s;
 	if (d->schemas) {
-		const cJSON *j = cJSON_GetObjectItemCaseSensitive(d->schemas, name);
+		const struct jnode *j = jnode_get(d->schemas, name);
 
-		sname = j ? j->string : NULL;
+		sname = j ? j->key : NULL;
 	} else if (d->text) {
 		sname = sdoc_def_name(d, name);
 	}
@@ -901,7 +856,7 @@ static int snode_compile(struct schema_store *st, struct snode *s)
 		return 0;
 	s->pending = NULL;
 	if (d->schemas)
-		j.j = cJSON_GetObjectItemCaseSensitive(d->schemas, s->name);
+		j.n = jnode_get(d->schemas, s->name);
 	else if (d->text)
 		j.n = sdoc_def(d, s->name, &sname);
 	if (!sv_ok(j)) {
@@ -1161,28 +1116,28 @@ static void sdoc_free(void *p)
 		return;
 	smap_release(&d->compiled, NULL);
 	sdoc_defs_release(d);
-	cJSON_Delete(d->root);
+	jtree_free(d->root);
 	if (d->text)
 		munmap(d->text, d->text_len);
 	free(d);
 }
 
-static struct sdoc *sdoc_new(struct schema_store *st, cJSON *root, int builtin)
+static struct sdoc *sdoc_new(struct schema_store *st, struct jtree *root, int builtin)
 {
 	struct sdoc *d = xcalloc(1, sizeof(*d));
 
 	d->root = root;
-	d->schemas = cJSON_GetObjectItemCaseSensitive(root, "schemas");
+	d->schemas = jnode_get(jtree_root(root), "schemas");
 	d->builtin = d->base_builtin = builtin;
 	XGROW(st->docs, st->ndocs + 1, st->alloc_docs);
 	st->docs[st->ndocs++] = d;
 	return d;
 }
 
-static cJSON *read_json(const char *path)
+static struct jtree *read_json(const char *path)
 {
 	struct buf b = BUF_INIT(256u << 20);
-	cJSON *j;
+	struct jtree *j;
 
 	if (buf_read_file(&b, path) < 0) {
 		if (errno != ENOENT)
@@ -1190,7 +1145,7 @@ static cJSON *read_json(const char *path)
 		buf_release(&b);
 		return NULL;
 	}
-	j = cJSON_ParseWithLength(b.data, b.len);
+	j = jtree_parse(b.data, b.len);
 	if (!j)
 		error("'%s' is not valid JSON", path);
 	buf_release(&b);
@@ -1279,24 +1234,35 @@ static int is_json_space(char c)
 	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
 
-/* The number at s[a..b) as an int (clamped), or -1 when it is not a number. */
-static int index_int(const char *s, size_t a, size_t b)
+/* A JSON number as an int, clamped (-1 for NaN). */
+static int clamp_int(double v)
 {
-	char tmp[32], *end;
-	double v;
-
-	if (b - a >= sizeof(tmp) || !(s[a] == '-' || (s[a] >= '0' && s[a] <= '9')))
-		return -1;
-	memcpy(tmp, s + a, b - a);
-	tmp[b - a] = '\0';
-	v = strtod(tmp, &end);
-	if (*end || v != v)
+	if (v != v)
 		return -1;
 	if (v < INT_MIN)
 		return INT_MIN;
 	if (v > INT_MAX)
 		return INT_MAX;
 	return (int)v;
+}
+
+/* The number at s[a..b) as an int (clamped), or -1 when it is not a number. */
+static int index_int(const char *s, size_t a, size_t b)
+{
+	char *tmp, *end;
+	int r = -1;
+
+	if (!(s[a] == '-' || (s[a] >= '0' && s[a] <= '9')))
+		return -1;
+	tmp = xstrndup(s + a, b - a);
+	{
+		double v = strtod(tmp, &end);
+
+		if (!*end)
+			r = clamp_int(v);
+	}
+	free(tmp);
+	return r;
 }
 
 /* One row of the kinds array at s[i..n) into dir->rows; returns the index past it, or 0. */
@@ -1473,11 +1439,28 @@ static struct skind *index_kind(struct sdir *dir, const char *key, const char *g
 	return sk;
 }
 
+/* The i-th item (or member) of x, or NULL. */
+static const struct jnode *jnode_item(const struct jnode *x, size_t i)
+{
+	const struct jnode *c;
+
+	if (!x || (x->type != JT_ARRAY && x->type != JT_OBJECT))
+		return NULL;
+	for (c = x->child; c && i; c = c->next)
+		i--;
+	return c;
+}
+
+static const char *jnode_str(const struct jnode *x)
+{
+	return x && x->type == JT_STRING ? x->str : NULL;
+}
+
 static int sdir_load(struct sdir *dir)
 {
 	struct buf b = BUF_INIT(256u << 20);
-	cJSON *index;
-	const cJSON *row, *kinds, *v;
+	struct jtree *index;
+	const struct jnode *row, *kinds, *v;
 	char *path;
 
 	if (dir->loaded)
@@ -1497,7 +1480,7 @@ static int sdir_load(struct sdir *dir)
 		free(path);
 		return 0;
 	}
-	index = cJSON_ParseWithLength(b.data, b.len);
+	index = jtree_parse(b.data, b.len);
 	if (!index)
 		error("'%s' is not valid JSON", path);
 	buf_release(&b);
@@ -1506,17 +1489,17 @@ static int sdir_load(struct sdir *dir)
 		dir->failed = 1;
 		return -1;
 	}
-	v = cJSON_GetObjectItemCaseSensitive(index, "version");
-	if (cJSON_IsString(v))
-		dir->version = xstrdup(v->valuestring);
-	kinds = cJSON_GetObjectItemCaseSensitive(index, "kinds");
-	cJSON_ArrayForEach(row, kinds) {
-		const char *g = cJSON_GetStringValue(cJSON_GetArrayItem(row, 0));
-		const char *ver = cJSON_GetStringValue(cJSON_GetArrayItem(row, 1));
-		const char *k = cJSON_GetStringValue(cJSON_GetArrayItem(row, 2));
-		const cJSON *ns = cJSON_GetArrayItem(row, 3);
-		const char *file = cJSON_GetStringValue(cJSON_GetArrayItem(row, 4));
-		const char *schema = cJSON_GetStringValue(cJSON_GetArrayItem(row, 5));
+	v = jnode_get(jtree_root(index), "version");
+	if (v && v->type == JT_STRING)
+		dir->version = xstrdup(v->str);
+	kinds = jnode_get(jtree_root(index), "kinds");
+	for (row = kinds ? kinds->child : NULL; row; row = row->next) {
+		const char *g = jnode_str(jnode_item(row, 0));
+		const char *ver = jnode_str(jnode_item(row, 1));
+		const char *k = jnode_str(jnode_item(row, 2));
+		const struct jnode *ns = jnode_item(row, 3);
+		const char *file = jnode_str(jnode_item(row, 4));
+		const char *schema = jnode_str(jnode_item(row, 5));
 		struct skind *sk;
 		char *key;
 
@@ -1525,20 +1508,20 @@ static int sdir_load(struct sdir *dir)
 		sk = xcalloc(1, sizeof(*sk));
 		sk->file = xstrdup(file);
 		sk->schema = xstrdup(schema);
-		sk->namespaced = cJSON_IsNumber(ns) ? (int)ns->valuedouble : -1;
+		sk->namespaced = ns && ns->type == JT_NUMBER ? clamp_int(ns->num) : -1;
 		key = xstrfmt("%s/%s/%s", g, ver, k);
 		skind_free(smap_get(&dir->kinds, key, NULL));
 		smap_put(&dir->kinds, key, sk);
 		free(key);
 	}
-	cJSON_Delete(index);
+	jtree_free(index);
 	return 0;
 }
 
 static struct sdoc *sdir_doc(struct schema_store *st, struct sdir *dir, const char *file)
 {
 	struct sdoc *d;
-	cJSON *root;
+	struct jtree *root;
 	char *path;
 	int found;
 
@@ -1795,7 +1778,7 @@ static int add_crd_version(struct schema_store *st, const char *group, const cha
 static void compile_crd(struct schema_store *st, struct skind *k)
 {
 	struct sdoc *d = sdoc_new(st, NULL, 0);
-	struct sv j = { NULL, k->crd_schema, NULL };
+	struct sv j = { k->crd_schema, NULL };
 
 	k->resolved = 1;
 	k->doc = d;
@@ -2038,7 +2021,8 @@ static int float_is_integral(const struct ynode *n)
 
 	errno = 0;
 	d = strtod(n->str, &end);
-	return !*end && !errno && isfinite(d) && d == floor(d) && fabs(d) < 9.2e18;
+	return !*end && !errno && isfinite(d) && d > -9.2e18 && d < 9.2e18 &&
+	       d == (double)(long long)d;
 }
 
 /* The ST_* bit of a node (0 for null). */
