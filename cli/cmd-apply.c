@@ -63,6 +63,8 @@ struct warm {
 
 /* A cluster connection older than this is made again (credentials on disk may have changed). */
 #define WARM_CLIENT_MAX_AGE_MS (5 * 60 * 1000)
+/* Discovery read this recently is used as it is (a kind new since still refreshes it). */
+#define WARM_DISCOVERY_MAX_AGE_MS (10 * 1000)
 
 static void warm_drop_repo(struct warm *w)
 {
@@ -728,6 +730,7 @@ static int run_apply(int argc, char **argv, int diff, struct warm *warm, struct 
 	ao.allow_foreign = a.allow_foreign;
 	ao.progress = !json && isatty(2);
 	ao.cache = warm ? warm->cache : NULL;
+	ao.discovery_max_age_ms = warm ? WARM_DISCOVERY_MAX_AGE_MS : 0;
 	if (apply_execute(&run, client, disco, &ao) < 0) {
 		fatal = "the run stopped: see the error above";
 		ret = 2;

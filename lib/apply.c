@@ -1414,7 +1414,9 @@ int apply_execute(struct apply_run *run, struct kube_client *c, struct discovery
 	if (o->progress)
 		kube_client_set_progress(c, progress, &x);
 
-	if (discovery_refresh(d) < 0 || resolve_all(&x) < 0)
+	if ((o->discovery_max_age_ms > 0 ? discovery_refresh_max_age(d, o->discovery_max_age_ms)
+					  : discovery_refresh(d)) < 0 ||
+	    resolve_all(&x) < 0)
 		goto out;
 	if (o->applyset) {
 		const char *ns = o->namespace ? o->namespace : "default";

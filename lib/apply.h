@@ -84,8 +84,10 @@ struct apply_options {
 	int crd_wait_ms;		/* wait for CRDs Established; default 60000 */
 	int progress;			/* progress on stderr (a terminal) */
 	struct apply_cache *cache;	/* what earlier runs applied, or NULL (see below) */
+	int discovery_max_age_ms;	/* a long-lived caller: discovery read this recently
+					   is used as it is; 0: read it again each run */
 };
-#define APPLY_OPTIONS_INIT { NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, NULL }
+#define APPLY_OPTIONS_INIT { NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, 0, 0, NULL, 0 }
 
 /*
  * Adds an object (body is taken over). Reads apiVersion, kind,

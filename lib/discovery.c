@@ -1,5 +1,6 @@
 #include "discovery.h"
 #include "log.h"
+#include "spawn.h"
 #include "xalloc.h"
 
 #include <cjson/cJSON.h>
@@ -24,6 +25,7 @@ struct discovery {
 	size_t n, alloc;
 	int loaded;
 	int refreshed_for_miss;		/* a miss already caused a refresh */
+	long long refreshed_ms;		/* monotonic_ms() of the last refresh */
 };
 
 static char *default_cache_dir(const char *server)
@@ -391,6 +393,7 @@ failed:
 	}
 	d->loaded = 1;
 	d->refreshed_for_miss = 0;
+	d->refreshed_ms = monotonic_ms();
 	r = 0;
 out:
 	for (i = 0; i < 2; i++) {
@@ -427,6 +430,15 @@ const struct kube_resource *discovery_find_gk(struct discovery *d, const char *g
 		if (!strcmp(d->res[i].kind, kind) && !strcmp(d->res[i].group, group))
 			return &d->res[i];
 	return NULL;
+}
+
+int discovery_refresh_max_age(struct discovery *d, long long max_age_ms)
+{
+	if (d->loaded && monotonic_ms() - d->refreshed_ms < max_age_ms) {
+		d->refreshed_for_miss = 0;	/* a kind new since may still refresh it */
+		return 0;
+	}
+	return discovery_refresh(d);
 }
 
 int discovery_lookup(struct discovery *d, const char *group, const char *version,

@@ -40,6 +40,13 @@ void discovery_free(struct discovery *d);
 /* Fetches (or revalidates) everything. Returns 0, or -1 (reported). */
 int discovery_refresh(struct discovery *d);
 
+/*
+ * For a long-lived caller: discovery_refresh() when what is loaded was
+ * read more than max_age_ms ago (or never); else nothing is asked, but
+ * the next unknown kind may refresh once (discovery_lookup). 0 or -1.
+ */
+int discovery_refresh_max_age(struct discovery *d, long long max_age_ms);
+
 /* The resource for a GVK from what is loaded, or NULL. Loads first if nothing is. */
 const struct kube_resource *discovery_find(struct discovery *d, const char *group,
 					   const char *version, const char *kind);
