@@ -73,18 +73,29 @@ test_expect_success 'a curl-sent generic event applies a commit too' '
 	test_wait_for "test \"\$(value ka settings)\" = three" 60
 '
 
+# Cluster a's API server is stopped (SIGSTOP) while the push is synced, so
+# that the kill -9 lands in mid-sync however fast an apply is.
+APISERVER_A=$(sed -n 's/^SANDBOX_APISERVER_PID=//p' "$TEST_DIR/a/env")
+test_at_exit 'kill -CONT '"$APISERVER_A"' 2>/dev/null'
 test_expect_success 'kill -9 in mid-sync, restart: the cluster converges' '
 	cm settings four >work/k8s/settings.yaml &&
 	(cd work && git commit -q -am four) &&
 	c=$(git -C work rev-parse HEAD) &&
 	(cd work && git -c core.hooksPath=/dev/null push -q origin main 2>/dev/null; true) &&
+	test_wait_for "grep -q $c state/apps/web-a.json && grep -q $c state/apps/web-b.json" 20 &&
 	wh_payload generic-push "$c" 0000000000000000000000000000000000000000 "$REPO" >ev.json &&
+	kill -STOP $APISERVER_A &&
 	test "$(wh_generic ev.json e2e-kill-1)" = 202 &&
-	test_wait_for "grep -q \"sync started.*$c\" tidegated.log" 10 &&
+	test_wait_for "test \$(grep \"sync started\" tidegated.log | grep -c \"web-a.*$c\") = 2" 10 &&
+	sleep 0.5 &&
+	! grep -q e2e-kill-1 state/apps/web-a.json &&
 	wh_kill9 &&
+	kill -CONT $APISERVER_A &&
 	wh_start conf.yaml &&
-	test_wait_for "test \"\$(value ka settings)\" = four && test \"\$(value kb settings)\" = four" 60 &&
-	test_wait_for "grep -q $c state/apps/web-a.json && grep -q $c state/apps/web-b.json" 20
+	test_wait_for "grep -q e2e-kill-1 state/apps/web-a.json && grep -q e2e-kill-1 state/apps/web-b.json" 60 &&
+	test_grep "\"result\":\"success\"" state/apps/web-a.json &&
+	test_grep "stopping an apply left by a previous run" tidegated.log &&
+	test "$(value ka settings)" = four && test "$(value kb settings)" = four
 '
 
 test_expect_success 'metrics show the syncs of both apps' '
