@@ -560,6 +560,8 @@ done:
  * One directory's entries, read as a raw tree object through the
  * cat-file child (no extra process): "<mode> SP <name> NUL <raw id>"...
  */
+static void raw_hex(const unsigned char *id, size_t raw, char *out);
+
 static int tree_entries_cat(struct git_repo *repo, const char *rev, const char *dir,
 			    size_t dirlen, git_entry_fn *fn, void *data)
 {
@@ -591,8 +593,7 @@ static int tree_entries_cat(struct git_repo *repo, const char *rev, const char *
 			error("tree '%s' is malformed", name);
 			goto done;
 		}
-		for (size_t i = 0; i < raw; i++)
-			snprintf(oid + 2 * i, 3, "%02x", (unsigned char)nul[1 + i]);
+		raw_hex((const unsigned char *)nul + 1, raw, oid);
 		e.type = e.mode == GIT_MODE_TREE ? "tree" : e.mode == GIT_MODE_GITLINK ? "commit" :
 			 "blob";
 		e.oid = oid;
@@ -661,10 +662,16 @@ static int raw_entry_cmp(const struct raw_entry *a, const struct raw_entry *b)
 	return c1 < c2 ? -1 : c1 > c2;
 }
 
+/* A raw object id as lowercase hex; out holds 2 * raw + 1 bytes. */
 static void raw_hex(const unsigned char *id, size_t raw, char *out)
 {
-	for (size_t i = 0; i < raw; i++)
-		snprintf(out + 2 * i, 3, "%02x", id[i]);
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < raw; i++) {
+		out[2 * i] = digits[id[i] >> 4];
+		out[2 * i + 1] = digits[id[i] & 15];
+	}
+	out[2 * raw] = '\0';
 }
 
 static void add_raw_change(struct git_repo *repo, struct change_list *cl, char status,
