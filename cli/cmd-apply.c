@@ -486,7 +486,7 @@ static int parse_args(struct apply_cmd *a, int argc, char **argv)
 	int c;
 	char *end;
 
-	optind = 1;
+	optind = 0;	/* glibc: start afresh, also for the next job of --serve */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
 		switch (c) {
