@@ -210,6 +210,8 @@ def push(msg):
         raise SystemExit("   git push failed")
     return c, t0, t1
 
+wall0 = {}	# commit -> wall-clock ms when its git push started
+
 def push_applied(msg, app, limit=120, poll=0.002):
     """Pushes and watches the app's state file while `git push` runs: the
     sync starts once the post-receive hook's webhook is accepted, before
@@ -218,6 +220,7 @@ def push_applied(msg, app, limit=120, poll=0.002):
     git("commit", "-q", "-am", msg)
     c = git("rev-parse", "HEAD")
     path = os.path.join(state, app + ".json")
+    wall0[c] = time.time() * 1000
     t0 = time.monotonic()
     p = subprocess.Popen(["git", "-C", clone, "push", "-q", "origin", "main"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -300,7 +303,7 @@ if not ta or s.get("result") != "success":
 print("   first push (creates %d objects): %.0f ms push to applied; state: %s" % (
     nobj, (ta - t0) * 1000, s.get("counts")))
 
-e2e, gitpush, daemon, sync, both = [], [], [], [], []
+e2e, gitpush, daemon, sync, both, accepted = [], [], [], [], [], []
 commits = []
 cpu_d0, cpu_p0 = daemon_cpu_ms(), pushes_cpu_ms()
 for i in range(1, pushes + 1):
@@ -319,6 +322,8 @@ acc, done = log_times()
 for c in commits:
     if c in done and c in acc:
         daemon.append(done[c] - acc[c])
+    if c in acc and c in wall0:
+        accepted.append(acc[c] - wall0[c])
 
 # the cluster has the last value
 srv = os.environ.get("BENCH_SERVER", "")
@@ -336,6 +341,8 @@ print("   %d pushes, each changing one ConfigMap of %d objects (the cluster has 
 print(fmt("push-to-applied", e2e))
 print(fmt("git push", gitpush))
 print(fmt("both done", both))
+if accepted:
+    print(fmt("webhook accepted", accepted))
 if daemon:
     print(fmt("daemon share", daemon))
 print(fmt("sync", sync))
@@ -344,6 +351,8 @@ print("      git push: gate + post-receive webhook; both done: the later of the 
 print("      what this script reported as push-to-applied before it watched the state file")
 print("      during git push (%d of %d pushes were applied before git push returned);"
       % (sum(1 for a, b in zip(e2e, gitpush) if a < b), len(e2e)))
+print("      webhook accepted: git push starts -> tidegated logs \"push accepted\" (the gate,")
+print("      git's work and the post-receive hook's delivery; wall clock, ms resolution);")
 print("      daemon share: webhook accepted -> sync done;")
 print("      sync: tidegated's duration_ms, sync start -> apply child's result read)")
 print("   CPU per push: tidegated and its children %.0f ms; git push, the hooks and this script's git %.0f ms" % (cpu_d, cpu_p))
