@@ -316,7 +316,7 @@ const struct jnode *jnode_get(const struct jnode *o, const char *key)
 	if (!o || o->type != JT_OBJECT)
 		return NULL;
 	for (x = o->child; x; x = x->next)
-		if (x->key && !strcmp(x->key, key))
+		if (x->key && x->key[0] == key[0] && !strcmp(x->key, key))
 			return x;
 	return NULL;
 }

@@ -1282,9 +1282,12 @@ static size_t index_row(struct sdir *dir, const char *s, size_t i, size_t n)
 
 		if (j >= n || is_json_space(s[j]))
 			return 0;
-		e = skip_json_value(s, j, n);
-		if (!e || (s[j] == '"' && !plain_string(s, j, n, &sa, &sb)))
-			return 0;	/* escapes: the slow road */
+		if (s[j] == '"')
+			e = plain_string(s, j, n, &sa, &sb);	/* 0 for escapes: the slow road */
+		else
+			e = skip_json_value(s, j, n);
+		if (!e)
+			return 0;
 		if (nf < 6) {
 			a[nf] = j;
 			b[nf] = e;
