@@ -782,9 +782,9 @@ static int write_all(int fd, const char *data, size_t len)
 
 /*
  * Where the job that starts at b->data[0] ends: the offset just past
- * its final NUL, 0 when more input is needed, -1 when it is malformed.
+ * its final NUL, or 0 when more input is needed.
  */
-static long job_end(const struct buf *b)
+static size_t job_end(const struct buf *b)
 {
 	size_t i = 0;
 
@@ -794,7 +794,7 @@ static long job_end(const struct buf *b)
 		if (!nul)
 			return 0;
 		if (nul == b->data + i)
-			return (long)(i + 1);	/* the empty argument ends the job */
+			return i + 1;	/* the empty argument ends the job */
 		i = (size_t)(nul - b->data) + 1;
 	}
 	return 0;
@@ -819,12 +819,10 @@ static int apply_serve(char *name)
 
 	memset(&w, 0, sizeof(w));
 	for (;;) {
-		long end = job_end(&in);
+		size_t end = job_end(&in);
 		char chunk[8192];
 		ssize_t n;
 
-		if (end < 0)
-			break;
 		if (end > 0) {
 			struct buf out = BUF_INIT(BUF_NOCAP);
 			char **args = NULL, head[64];
@@ -848,8 +846,8 @@ static int apply_serve(char *name)
 				break;
 			}
 			buf_release(&out);
-			memmove(in.data, in.data + end, in.len - (size_t)end);
-			buf_setlen(&in, in.len - (size_t)end);
+			memmove(in.data, in.data + end, in.len - end);
+			buf_setlen(&in, in.len - end);
 			continue;
 		}
 		n = read(0, chunk, sizeof(chunk));
