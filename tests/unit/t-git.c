@@ -402,7 +402,7 @@ static void test_sha256_repo(void)
 	struct git_repo *repo;
 	struct seen s;
 	struct buf b = BUF_INIT(1024);
-	char *c1;
+	char *c1, *c2, *c3;
 
 	if (git(tmp, NULL, "init", "-q", "--bare", "--object-format=sha256", dir, NULL) < 0) {
 		ok(1, "# skip sha256 repositories unsupported");
@@ -434,6 +434,25 @@ static void test_sha256_repo(void)
 		memset(&s, 0, sizeof(s));
 		git_tree_files(repo, c1, NULL, 0, on_entry, &s);
 		is_str(s.list, "blob:100644:a.yaml", "a raw sha256 tree read through cat-file");
+
+		/* a fast-forward in nested directories: 32-byte ids in raw trees */
+		WRITE(dir, "k8s/web/d.yaml", "d: 1\n");
+		WRITE(dir, "k8s/db/s.yaml", "s: 1\n");
+		git(dir, NULL, "add", ".", NULL);
+		git(dir, NULL, "commit", "-q", "-m", "two", NULL);
+		c2 = head(dir, "HEAD");
+		WRITE(dir, "k8s/web/d.yaml", "d: 2\n");
+		WRITE(dir, "k8s/web/new/n.yaml", "n: 1\n");
+		git(dir, NULL, "rm", "-q", "a.yaml", NULL);
+		git(dir, NULL, "add", ".", NULL);
+		git(dir, NULL, "commit", "-q", "-m", "three", NULL);
+		c3 = head(dir, "HEAD");
+		memset(&s, 0, sizeof(s));
+		ok(git_changed_paths(repo, c2, c3, on_change, &s) == 0, "sha256 fast-forward runs");
+		is_str(s.list, "D:a.yaml M:k8s/web/d.yaml A:k8s/web/new/n.yaml",
+		       "sha256 trees compared through the cat-file stream");
+		free(c2);
+		free(c3);
 	}
 	git_repo_free(repo);
 	{
