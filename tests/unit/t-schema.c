@@ -16,6 +16,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -770,6 +771,84 @@ static void test_index_shapes(const char *demo)
 	}
 }
 
+/* Reads dir/name into a new string (NUL-terminated). */
+static char *slurp(const char *dir, const char *name, size_t *len)
+{
+	struct buf b = BUF_INIT(BUF_NOCAP);
+	char *p = xstrfmt("%s/%s", dir, name);
+
+	buf_read_file(&b, p);
+	free(p);
+	return buf_detach(&b, len);
+}
+
+static void spill(const char *dir, const char *name, const char *data, size_t len)
+{
+	char *p = xstrfmt("%s/%s", dir, name);
+	FILE *f = fopen(p, "wb");
+
+	if (f) {
+		fwrite(data, 1, len, f);
+		fclose(f);
+	}
+	free(p);
+}
+
+/*
+ * A damaged schema directory (a few bytes of index.json or of a
+ * definition file changed) never crashes a run and never reads out of
+ * bounds (the sanitizer build checks that): the store opens, looks kinds
+ * up and validates, or says it cannot.
+ */
+static void test_damaged_dirs(const char *demo)
+{
+	static const char bytes[] = "{}[],:\"\\0123456789.-eE ntfx";
+	static const char *const files[] = { "index.json", "apis__demo.tidegate.io__v1.json" };
+	char *dir = copy_demo(demo, "damaged", same);
+	size_t f, i, runs = 0;
+	uint32_t seed = 4242;
+	int devnull = open("/dev/null", O_WRONLY);
+
+	if (devnull >= 0)
+		log_set_fd(devnull);
+	for (f = 0; f < 2; f++) {
+		size_t len;
+		char *orig = slurp(dir, files[f], &len), *s = xmalloc(len + 1);
+
+		for (i = 0; i < 400 && len; i++) {
+			struct schema_store *st;
+			struct run r;
+
+			memcpy(s, orig, len);
+			for (size_t k = 0; k < 1 + i % 4; k++) {
+				seed = seed * 1103515245u + 12345u;
+				s[(seed >> 8) % len] = bytes[(seed >> 20) % (sizeof(bytes) - 1)];
+			}
+			/* sometimes cut short too */
+			spill(dir, files[f], s, i % 7 == 0 ? len - (seed % len) : len);
+			st = schema_store_new(dir);
+			if (!st)
+				continue;
+			(void)schema_store_kube_version(st);
+			(void)schema_store_namespaced(st, "demo.tidegate.io", "v1", "Gadget");
+			run_yaml(&r, st, "apiVersion: demo.tidegate.io/v1\nkind: Widget\n"
+				 "metadata: {name: w}\nspec: {replica: 2, replicas: \"2\"}\n", 0);
+			run_release(&r);
+			schema_store_free(st);
+			runs++;
+		}
+		spill(dir, files[f], orig, len);
+		free(orig);
+		free(s);
+	}
+	log_set_fd(2);
+	if (devnull >= 0)
+		close(devnull);
+	ok(runs == 800, "800 runs over damaged index and definition files, none crashed");
+	rm_rf(dir);
+	free(dir);
+}
+
 static void test_bad_dirs(void)
 {
 	char *p = xstrfmt("%s/nope", tmpdir);
@@ -902,6 +981,7 @@ int main(void)
 	test_demo_dir(demo);
 	test_lazy_shapes(demo);
 	test_index_shapes(demo);
+	test_damaged_dirs(demo);
 	test_bad_dirs();
 
 	/* the demo directory gives ObjectMeta (meta.json) for the custom resources */
