@@ -244,6 +244,8 @@ struct sdir {
 	 * parsed whole into kinds (text is NULL).
 	 */
 	char *text;
+	size_t text_len;
+	int text_mapped;	/* text is a mapping of the file (else malloc'ed) */
 	struct irow *rows;
 	size_t nrows, alloc_rows;
 };
@@ -1157,15 +1159,20 @@ static struct jtree *read_json(const char *path)
  * The file is mapped with its pages filled in one call: cheaper than
  * reading it into memory that then faults page by page.
  */
-static struct sdoc *sdoc_read_lazily(struct schema_store *st, const char *path)
+/*
+ * A regular, non-empty file of at most 256 MiB mapped read-only with its
+ * pages filled in one call (cheaper than reading it into memory that
+ * then faults page by page); NULL otherwise (the caller reads it the
+ * ordinary way, which says why it cannot).
+ */
+static char *map_file(const char *path, size_t *len)
 {
 	struct stat sb;
-	struct sdoc *d;
 	char *text;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		return NULL;	/* read_json says why */
+		return NULL;
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 0 ||
 	    (unsigned long long)sb.st_size > (256ull << 20)) {
 		close(fd);
@@ -1175,13 +1182,25 @@ static struct sdoc *sdoc_read_lazily(struct schema_store *st, const char *path)
 	close(fd);
 	if (text == MAP_FAILED)
 		return NULL;
+	*len = (size_t)sb.st_size;
+	return text;
+}
+
+static struct sdoc *sdoc_read_lazily(struct schema_store *st, const char *path)
+{
+	struct sdoc *d;
+	size_t len;
+	char *text = map_file(path, &len);
+
+	if (!text)
+		return NULL;	/* read_json says why */
 	d = xcalloc(1, sizeof(*d));
 	d->text = text;
-	d->text_len = (size_t)sb.st_size;
-	if (sdoc_index(d, text, (size_t)sb.st_size) < 0) {
+	d->text_len = len;
+	if (sdoc_index(d, text, len) < 0) {
 		sdoc_defs_release(d);
 		free(d);
-		munmap(text, (size_t)sb.st_size);
+		munmap(text, len);
 		return NULL;
 	}
 	d->builtin = d->base_builtin = 1;
@@ -1207,7 +1226,10 @@ static void sdir_release(struct sdir *dir)
 	free(dir->version);
 	smap_release(&dir->kinds, skind_free);
 	smap_release(&dir->docs, NULL);	/* the sdocs are owned by the store */
-	free(dir->text);
+	if (dir->text_mapped)
+		munmap(dir->text, dir->text_len);
+	else
+		free(dir->text);
 	free(dir->rows);
 }
 
@@ -1464,28 +1486,40 @@ static int sdir_load(struct sdir *dir)
 	struct buf b = BUF_INIT(256u << 20);
 	struct jtree *index;
 	const struct jnode *row, *kinds, *v;
-	char *path;
+	char *path, *text;
+	size_t len;
+	int mapped;
 
 	if (dir->loaded)
 		return dir->failed ? -1 : 0;
 	dir->loaded = 1;
 	path = xstrfmt("%s/index.json", dir->path);
-	if (buf_read_file(&b, path) < 0) {
-		if (errno != ENOENT)
-			error_errno("cannot read '%s'", path);
-		buf_release(&b);
-		free(path);
-		dir->failed = 1;
-		return -1;
+	text = map_file(path, &len);
+	mapped = text != NULL;
+	if (!mapped) {
+		if (buf_read_file(&b, path) < 0) {
+			if (errno != ENOENT)
+				error_errno("cannot read '%s'", path);
+			buf_release(&b);
+			free(path);
+			dir->failed = 1;
+			return -1;
+		}
+		text = b.data;
+		len = b.len;
 	}
-	if (b.len <= UINT32_MAX && index_scan(dir, b.data, b.len) == 0) {
-		dir->text = buf_detach(&b, NULL);
+	if (len <= UINT32_MAX && index_scan(dir, text, len) == 0) {
+		dir->text = mapped ? text : buf_detach(&b, NULL);
+		dir->text_len = len;
+		dir->text_mapped = mapped;
 		free(path);
 		return 0;
 	}
-	index = jtree_parse(b.data, b.len);
+	index = jtree_parse(text, len);
 	if (!index)
 		error("'%s' is not valid JSON", path);
+	if (mapped)
+		munmap(text, len);
 	buf_release(&b);
 	free(path);
 	if (!index) {
