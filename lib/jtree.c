@@ -286,7 +286,7 @@ struct jtree *jtree_parse(const char *s, size_t len)
 	struct jtree *t;
 	struct jparse p;
 
-	if (!s || !len || len == SIZE_MAX)
+	if (!s || !len || len >= UINT32_MAX)
 		return NULL;
 	t = xcalloc(1, sizeof(*t));
 	t->strs = xmalloc(len + 1);

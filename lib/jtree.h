@@ -22,6 +22,7 @@
 #define TIDEGATE_JTREE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 enum jtype {
 	JT_NULL,
@@ -34,18 +35,23 @@ enum jtype {
 };
 
 struct jnode {
-	enum jtype type;
 	const char *key;		/* member name inside an object, else NULL */
-	const char *str;		/* JT_STRING's text, else NULL */
-	double num;			/* JT_NUMBER's value */
+	union {
+		const char *str;	/* JT_STRING's text */
+		double num;		/* JT_NUMBER's value */
+	};				/* read the one that type says */
 	const struct jnode *child;	/* first item or member of an array or object */
 	const struct jnode *next;	/* next sibling */
-	size_t n;			/* number of items or members */
+	uint32_t n;			/* number of items or members */
+	enum jtype type;
 };
 
 struct jtree;
 
-/* Parses s[0..len). Returns NULL when it holds no JSON value. Free with jtree_free(). */
+/*
+ * Parses s[0..len) (len under 4 GiB). Returns NULL when it holds no JSON
+ * value. Free with jtree_free().
+ */
 struct jtree *jtree_parse(const char *s, size_t len);
 const struct jnode *jtree_root(const struct jtree *t);
 /* The first member of object o named key; NULL when none (or o is not an object). */
