@@ -12,9 +12,12 @@ D=$TEST_DATA/kube
 kc() { kubectl --kubeconfig "$KUBECONFIG" "$@"; }
 
 mkfifo jobs
-tidegate apply --serve <jobs >answers 2>errors &
-SERVE_PID=$!
-test_bg_pid $SERVE_PID
+serve() {	# the warm applier; its exit status goes to serve.rc
+	tidegate apply --serve <jobs >answers 2>errors
+	echo $? >serve.rc
+}
+serve &
+test_bg_pid $!
 exec 7>jobs
 
 job() {		# job ARG...: one job's arguments, then the empty one
@@ -46,7 +49,7 @@ test_expect_success 'the same job again, by the same process: every object uncha
 	answer 2 >a2.json &&
 	test "$(code 2)" = 0 &&
 	test "$(count a2.json unchanged)" = 4 &&
-	kill -0 $SERVE_PID
+	! test -e serve.rc
 '
 
 test_expect_success 'an object edited in the cluster between jobs is applied again' '
@@ -96,9 +99,10 @@ test_expect_success 'a job with lint errors applies nothing and says so' '
 '
 
 exec 7>&-	# here, not in a test body (a subshell)
-test_expect_success 'the process ends at EOF between jobs' '
-	test_wait_for "test_proc_gone $SERVE_PID" 10 &&
-	! test_grep "stdin ended inside a job" errors
+test_expect_success 'the process ends at EOF between jobs, with status 0' '
+	test_wait_for "test -s serve.rc" 20 &&
+	test "$(cat serve.rc)" = 0 &&
+	! grep -q "stdin ended inside a job" errors
 '
 
 test_done
