@@ -321,7 +321,7 @@ const struct jnode *jnode_get(const struct jnode *o, const char *key)
 	return NULL;
 }
 
-void jtree_free(struct jtree *t)
+void jtree_drop_nodes(struct jtree *t)
 {
 	struct jblock *b, *next;
 
@@ -331,6 +331,15 @@ void jtree_free(struct jtree *t)
 		next = b->next;
 		free(b);
 	}
+	t->blocks = NULL;
+	t->root = NULL;
+}
+
+void jtree_free(struct jtree *t)
+{
+	if (!t)
+		return;
+	jtree_drop_nodes(t);
 	free(t->strs);
 	free(t);
 }

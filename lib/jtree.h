@@ -56,6 +56,12 @@ struct jtree *jtree_parse(const char *s, size_t len);
 const struct jnode *jtree_root(const struct jtree *t);
 /* The first member of object o named key; NULL when none (or o is not an object). */
 const struct jnode *jnode_get(const struct jnode *o, const char *key);
+/*
+ * Frees t's nodes but keeps its strings, which stay valid until
+ * jtree_free(): for a caller that has copied the structure it needed
+ * and kept only pointers to strings. jtree_root() is NULL afterwards.
+ */
+void jtree_drop_nodes(struct jtree *t);
 void jtree_free(struct jtree *t);
 
 #endif

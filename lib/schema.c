@@ -799,6 +799,7 @@ static struct snode *compile(struct schema_store *st, struct sdoc *d, struct sv 
 
 static const struct jnode *sdoc_def(struct sdoc *d, const char *name, const char **name_out);
 static const char *sdoc_def_name(struct sdoc *d, const char *name);
+static void sdoc_def_done(struct sdoc *d, const char *name);
 
 /*
  * The node of definition `name`, or NULL when the document has none. The
@@ -869,6 +870,8 @@ static int snode_compile(struct schema_store *st, struct snode *s)
 	d->builtin = d->base_builtin && !strncmp(s->name, "io.k8s.", 7);
 	compile_into(st, d, s, j, 1);
 	d->builtin = saved;
+	if (d->text)
+		sdoc_def_done(d, s->name);
 	return 0;
 }
 
@@ -1100,6 +1103,20 @@ static const struct jnode *sdoc_def(struct sdoc *d, const char *name, const char
 	}
 	*name_out = def->name;
 	return jtree_root(def->j);
+}
+
+/*
+ * Definition `name` is compiled (once: its node is memoized), and the
+ * compiled nodes keep pointers to its strings only: its tree can go, and
+ * the next definition's parse reuses that memory instead of touching
+ * new pages.
+ */
+static void sdoc_def_done(struct sdoc *d, const char *name)
+{
+	struct sdef *def = sdoc_lookup(d, name);
+
+	if (def)
+		jtree_drop_nodes(def->j);
 }
 
 /* The name of definition `name` of a lazily read file, unparsed; or NULL. */

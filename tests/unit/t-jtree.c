@@ -145,8 +145,16 @@ static void test_api(void)
 	ok(jnode_get(r, "c") == NULL, "no member c");
 	ok(jnode_get(b, "x") == NULL, "an array has no members");
 	ok(jnode_get(NULL, "a") == NULL, "no object, no member");
+	{
+		const char *x = b->child->str, *key = b->key;
+
+		jtree_drop_nodes(t);
+		ok(jtree_root(t) == NULL, "dropping the nodes leaves no root");
+		ok(!strcmp(x, "x") && !strcmp(key, "b"), "and keeps the strings");
+	}
 	jtree_free(t);
 	jtree_free(NULL);
+	jtree_drop_nodes(NULL);
 }
 
 int main(void)
