@@ -187,6 +187,19 @@ test_expect_success 'a killed warm applier is replaced; the next sync is applied
 	test_grep "done web $C4" apply.log
 '
 
+test_expect_success 'a warm applier that exits right after its answer: the sync succeeds, the next applier takes the next' '
+	wh_stop && : >apply.log && : >apply.pids && : >tidegated.log &&
+	wh_start conf.yaml FAKE_SERVE_EXIT_AFTER=1 &&
+	test "$(push $C2 d-55)" = 202 &&
+	test_wait_for "state_is d-55 success" 20 &&
+	test "$(push $C3 d-56)" = 202 &&
+	test_wait_for "state_is d-56 success" 20 &&
+	test "$(push $C4 d-57)" = 202 &&
+	test_wait_for "state_is d-57 success" 20 &&
+	test "$(sort -u apply.pids | wc -l)" = 3 &&
+	! test_grep "ended before it had work" tidegated.log
+'
+
 wh_config deadline.yaml "  - {name: web, repo: $REPO, branch: main, path: k8s, cluster: one, namespace: web, prune: true}" "limits: {sync_timeout: 2, apply_retries: 0}"
 
 test_expect_success 'a warm applier past the sync deadline is killed: the sync fails as timed out, the next one is applied' '

@@ -97,6 +97,9 @@ static void on_pipe(evutil_socket_t fd, short what, void *arg)
 		}
 		break;
 	}
+	/* the last bytes before EOF (an answer, then exit) are an answer too */
+	if (!is_err && c->on_out)
+		c->on_out(c, c->out_arg);
 	close_pipe(c, is_err);
 	maybe_finish(c);
 }
