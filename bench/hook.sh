@@ -103,6 +103,30 @@ read -r hmed _ < <(hook_runs "$work/typ.git" "" tidegate-pre-receive --version)
 read -r gmed _ < <(hook_runs "$work/typ.git" "" git version)
 say "     for scale, bare process starts measured the same way: the hook's ${hmed} ms"
 say "           (--version), one git child's ${gmed} ms (git version)"
+# The same three interleaved, one of each per round, so that a load
+# coming and going on a shared machine weighs on all of them alike: the
+# difference is the hook's own work beyond starting itself and its one
+# git child.
+read -r ihook ivers igit < <("$py" - "$work/typ.git" "$base $new refs/heads/main" "$runs" <<'PY'
+import os, subprocess, sys, time
+repo, line, n = sys.argv[1], sys.argv[2].encode(), int(sys.argv[3])
+env = dict(os.environ, GIT_DIR=".")
+if hasattr(os, "sched_setaffinity"):
+    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+cmds = [(["tidegate-pre-receive"], line), (["tidegate-pre-receive", "--version"], b""),
+        (["git", "version"], b"")]
+ts = [[] for _ in cmds]
+for _ in range(n):
+    for k, (argv, inp) in enumerate(cmds):
+        t = time.perf_counter()
+        subprocess.run(argv, input=inp, cwd=repo, env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ts[k].append((time.perf_counter() - t) * 1000)
+print(" ".join("%.1f" % sorted(v)[len(v) // 2] for v in ts))
+PY
+)
+say "     interleaved (one of each per round): hook ${ihook} ms, --version ${ivers} ms,"
+say "           git version ${igit} ms: $("$py" -c "print('%.1f' % ($ihook - $ivers - $igit))") ms of work beyond the two starts"
 
 # The same as git push sees it: with the hook minus without (median of 9).
 ln -s "$build/bin/tidegate-pre-receive" "$work/typ.git/hooks/pre-receive"
