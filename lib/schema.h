@@ -2,7 +2,9 @@
  * schema.h - OpenAPI v3 validation of Kubernetes objects.
  *
  * A schema store answers "what is the schema of group/version/kind",
- * loading lazily (only the kinds a run needs) from, in order:
+ * loading lazily (only the kinds a run needs, and of those only the
+ * definitions validation reaches, each compiled when first reached) from,
+ * in order:
  *   1. CustomResourceDefinitions added with schema_store_add_crd()
  *      (CRDs in the same set of files validate the resources beside them);
  *   2. a schema directory (`tidegate schema pull` output, --schema-dir);
