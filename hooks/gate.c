@@ -1,4 +1,5 @@
 #include "gate.h"
+#include "changes.h"
 #include "hook.h"
 #include "lint.h"
 #include "lintconf.h"
@@ -172,6 +173,7 @@ struct check {
 	char **dirs;		/* directories holding changed manifests ("" = root) */
 	size_t ndirs, alloc_dirs;
 	int config_changed;
+	struct changes *changes;	/* every changed path, for post-receive; or NULL */
 };
 
 static void add_item(struct check *c, const char *path, const char *oid, unsigned mode,
@@ -199,6 +201,8 @@ static int on_change(const struct git_change *ch, void *data)
 {
 	struct check *c = data;
 
+	if (c->changes)
+		changes_add(c->changes, ch->path);
 	if (!strcmp(ch->path, REPO_CONFIG)) {
 		c->config_changed = 1;
 		return 0;
@@ -429,6 +433,7 @@ int gate_check_ref(struct gate *g, const char *old, const char *new, struct find
 	struct lint_config *cfg = NULL;
 	struct findings all = FINDINGS_INIT;
 	struct linter *l = NULL;
+	struct changes changes = CHANGES_INIT;
 	int ret = -1;
 
 	memset(&c, 0, sizeof(c));
@@ -437,8 +442,17 @@ int gate_check_ref(struct gate *g, const char *old, const char *new, struct find
 	c.new = new;
 	if (git_is_zero_oid(new))
 		return 0;
-	if (git_changed_paths(g->repo, old, new, on_change, &c))
+	/* a new branch's list is not the one post-receive sends (it sends none) */
+	if (g->save_changes && !git_is_zero_oid(old))
+		c.changes = &changes;
+	if (git_changed_paths(g->repo, old, new, on_change, &c)) {
+		changes_release(&changes);
 		goto done;
+	}
+	if (c.changes)
+		changes_save(git_repo_dir(g->repo), old, new, &changes);
+	c.changes = NULL;
+	changes_release(&changes);
 	if (c.config_changed) {
 		/* new rules: every manifest at the new tip is checked */
 		check_release(&c);

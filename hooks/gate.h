@@ -47,8 +47,9 @@ struct gate {
 	struct git_repo *repo;
 	struct gate_policy pol;
 	struct lint_config *server_cfg;	/* parsed server_config, or NULL */
+	int save_changes;		/* leave each update's changed paths for post-receive (changes.h) */
 };
-#define GATE_INIT { NULL, { NULL, 0, NULL, 0, NULL, 0, 4000, 0, 0, 0, NULL, NULL, NULL, NULL }, NULL }
+#define GATE_INIT { NULL, { NULL, 0, NULL, 0, NULL, 0, 4000, 0, 0, 0, NULL, NULL, NULL, NULL }, NULL, 0 }
 
 struct gate_stats {
 	size_t changed;		/* manifests the push changed */

@@ -19,6 +19,7 @@
 #include "hook.h"
 #include "log.h"
 #include "spawn.h"
+#include "changes.h"
 #include "xalloc.h"
 
 #include <curl/curl.h>	/* types only: libcurl is opened with dlopen() for https */
@@ -551,17 +552,22 @@ struct files_list {
 	int over;
 };
 
-static int add_changed(const struct git_change *c, void *data)
+static int add_path(const char *path, void *data)
 {
 	struct files_list *fl = data;
 
-	if (++fl->n > FILES_MAX || fl->json.len + strlen(c->path) + 8 > FILES_BYTES) {
+	if (++fl->n > FILES_MAX || fl->json.len + strlen(path) + 8 > FILES_BYTES) {
 		fl->over = 1;
 		return 1;	/* stop: tidegated then counts every path as changed */
 	}
 	buf_addch(&fl->json, fl->n == 1 ? '[' : ',');
-	buf_add_json_str(&fl->json, c->path);
+	buf_add_json_str(&fl->json, path);
 	return 0;
+}
+
+static int add_changed(const struct git_change *c, void *data)
+{
+	return add_path(c->path, data);
 }
 
 /*
@@ -575,7 +581,9 @@ static void changed_files(struct git_repo *repo, const struct hook_update *u, st
 
 	if (git_is_zero_oid(u->old_oid) || git_is_zero_oid(u->new_oid))
 		return;
-	if (git_changed_paths(repo, u->old_oid, u->new_oid, add_changed, &fl) < 0 || fl.over ||
+	/* the gate's list when it left one, else git's */
+	if ((changes_take(git_repo_dir(repo), u->old_oid, u->new_oid, add_path, &fl) != 0 &&
+	     git_changed_paths(repo, u->old_oid, u->new_oid, add_changed, &fl) < 0) || fl.over ||
 	    fl.json.toobig) {
 		buf_release(&fl.json);
 		return;
@@ -689,6 +697,7 @@ static int post_receive(struct git_repo *repo, const struct hook_updates *u)
 		}
 		buf_release(&body);
 	}
+	changes_prune(git_repo_dir(repo), CHANGES_MAX_AGE);
 	hook_log_replay(0);
 	if (spooled || left)
 		hook_say(0, "tidegate: tidegated not reachable (%s); %zu event%s spooled, sent on "

@@ -303,6 +303,12 @@ static int run(const char *argv0)
 		ret = refuse_internal("bad tidegate configuration on the server");
 		goto out;
 	}
+	/* tidegate-post-receive will send webhooks: spare it listing the paths again */
+	{
+		const char *url = git_config_get(repo, "tidegate.webhookUrl");
+
+		g.save_changes = url && *url;
+	}
 	if (hook_parse_updates(&input, git_oid_hexsz(repo), &u) < 0) {
 		ret = refuse_internal("cannot parse the ref updates");
 		goto out;

@@ -96,6 +96,53 @@ assert len(recs) == 1, recs
 assert recs[0][\"body\"][\"files\"] == [\"k8s/e.yaml\", \"k8s/sub dir/f.yaml\"], recs[0][\"body\"]
 "
 '
+
+test_expect_success 'the list came from the gate, and post-receive left no list behind' '
+	test -d p1.git/tidegate/changes &&
+	test -z "$(ls p1.git/tidegate/changes)"
+'
+
+# A server with post-receive alone: the lists in tidegate/changes are planted by the test.
+test_expect_success 'post-receive sends the list the gate left for the same update' '
+	: >log1 &&
+	git init -q --bare pl.git &&
+	ln -s "$TIDEGATE_BUILD/bin/tidegate-post-receive" pl.git/hooks/post-receive &&
+	git -C pl.git config tidegate.webhookTimeout 20s &&
+	git -C pl.git config tidegate.webhookUrl "http://127.0.0.1:$port/hooks/generic" &&
+	git -C pl.git config tidegate.webhookSecretFile "$TEST_DIR/secret" &&
+	hk_work wl pl && hk_put wl k8s/d.yaml good-deploy.yaml && hk_commit wl one &&
+	hk_push wl origin main &&
+	hk_put wl k8s/e.yaml good-svc.yaml && hk_commit wl two &&
+	old=$(git -C wl rev-parse main~1) && new=$(git -C wl rev-parse main) &&
+	mkdir -p pl.git/tidegate/changes &&
+	printf "tidegate-changes 1\nplanted/a.yaml\0planted/b c.yaml\0" >pl.git/tidegate/changes/$old-$new &&
+	: >log1 && hk_push wl origin main &&
+	check_log log1 "assert recs[0][\"body\"][\"files\"] == [\"planted/a.yaml\", \"planted/b c.yaml\"], recs" &&
+	test ! -e pl.git/tidegate/changes/$old-$new
+'
+
+test_expect_success 'a damaged list is not used: post-receive lists the paths itself' '
+	hk_put wl k8s/f.yaml good-svc.yaml && hk_commit wl three &&
+	old=$(git -C wl rev-parse main~1) && new=$(git -C wl rev-parse main) &&
+	printf "tidegate-changes 1\nplanted/cut-short.yaml" >pl.git/tidegate/changes/$old-$new &&
+	: >log1 && hk_push wl origin main &&
+	check_log log1 "assert recs[0][\"body\"][\"files\"] == [\"k8s/f.yaml\"], recs" &&
+	hk_put wl k8s/g.yaml good-svc.yaml && hk_commit wl four &&
+	old=$(git -C wl rev-parse main~1) && new=$(git -C wl rev-parse main) &&
+	printf "not a list\0" >pl.git/tidegate/changes/$old-$new &&
+	: >log1 && hk_push wl origin main &&
+	check_log log1 "assert recs[0][\"body\"][\"files\"] == [\"k8s/g.yaml\"], recs" &&
+	test -z "$(ls pl.git/tidegate/changes)"
+'
+
+test_expect_success 'lists left by refused pushes are removed once an hour old' '
+	printf "tidegate-changes 1\n" >pl.git/tidegate/changes/aaaa-bbbb &&
+	printf "tidegate-changes 1\n" >pl.git/tidegate/changes/cccc-dddd &&
+	touch -d "2 hours ago" pl.git/tidegate/changes/aaaa-bbbb &&
+	hk_put wl k8s/h.yaml good-svc.yaml && hk_commit wl five && hk_push wl origin main &&
+	test ! -e pl.git/tidegate/changes/aaaa-bbbb &&
+	test -e pl.git/tidegate/changes/cccc-dddd
+'
 stub_stop
 
 test_expect_success 'endpoint down: the event is spooled, the push goes through' '
