@@ -1,4 +1,5 @@
 #include "changes.h"
+#include "hook.h"
 #include "xalloc.h"
 
 #include <dirent.h>
@@ -40,21 +41,6 @@ static char *file_of(const char *git_dir, const char *old, const char *new)
 	return xstrfmt("%s/tidegate/changes/%s-%s", git_dir, old, new);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int changes_save(const char *git_dir, const char *old, const char *new, const struct changes *c)
 {
 	char *top = xstrfmt("%s/tidegate", git_dir), *dir = dir_of(git_dir);
@@ -76,7 +62,7 @@ int changes_save(const char *git_dir, const char *old, const char *new, const st
 	if (fd < 0)
 		goto out;
 	/* No fsync: a list lost in a crash is listed again by post-receive. */
-	if (write_all(fd, b->data, b->len) < 0 || close(fd) < 0) {
+	if (hook_write_all(fd, b->data, b->len) < 0 || close(fd) < 0) {
 		fd = -1;
 		unlink(tmp);
 		goto out;

@@ -31,18 +31,21 @@ int hook_is_gitlab(void)
 	return getenv("GL_ID") || getenv("GL_REPOSITORY");
 }
 
-static void write_all(int fd, const char *p, size_t n)
+int hook_write_all(int fd, const void *data, size_t n)
 {
+	const char *p = data;
+
 	while (n) {
 		ssize_t w = write(fd, p, n);
 
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			return;
+			return -1;
 		p += w;
 		n -= (size_t)w;
 	}
+	return 0;
 }
 
 void hook_say(int is_error, const char *fmt, ...)
@@ -63,7 +66,7 @@ void hook_say(int is_error, const char *fmt, ...)
 			b.data[i] = ' ';
 	b.max = b.len + 1;
 	buf_addch(&b, '\n');
-	write_all(2, b.data, b.len);
+	hook_write_all(2, b.data, b.len);
 	buf_release(&b);
 }
 

@@ -380,21 +380,6 @@ static int mkdir_p(const char *path)
 	return ret;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * Spool file: "<delivery id>\n<body>", named "<ns since epoch>-<id>.event"
  * so that name order is age order. Written to a temporary name, synced,
@@ -417,8 +402,8 @@ static int spool_event(struct sender *s, const char *delivery, const char *body,
 		error_errno("cannot create '%s'", tmp);
 		goto done;
 	}
-	if (write_all(fd, delivery, strlen(delivery)) < 0 || write_all(fd, "\n", 1) < 0 ||
-	    write_all(fd, body, len) < 0 || fsync(fd) < 0) {
+	if (hook_write_all(fd, delivery, strlen(delivery)) < 0 ||
+	    hook_write_all(fd, "\n", 1) < 0 || hook_write_all(fd, body, len) < 0 || fsync(fd) < 0) {
 		error_errno("cannot write '%s'", tmp);
 		close(fd);
 		unlink(tmp);
