@@ -236,21 +236,12 @@ struct child *child_start_waiting(const char *const *argv, const char *const *en
 int child_feed(struct child *c, const void *data, size_t len, int timeout_ms,
 	       child_done_fn fn, void *arg)
 {
-	const char *p = data;
-	size_t off = 0;
-
-	if (c->sp.in < 0 || c->reaped || len > CHILD_FEED_MAX)
+	/*
+	 * Less than a pipe's buffer into an empty pipe: the write does not
+	 * block. On EPIPE (it went away) its old fn still runs.
+	 */
+	if (child_send(c, data, len) < 0)
 		return -1;
-	/* Less than a pipe's buffer into an empty pipe: the write does not block. */
-	while (off < len) {
-		ssize_t n = write(c->sp.in, p + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;	/* EPIPE: it went away; its old fn still runs */
-		off += (size_t)n;
-	}
 	close(c->sp.in);
 	c->sp.in = -1;
 	c->fn = fn;
