@@ -5,6 +5,7 @@
 #include "xalloc.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -722,10 +723,14 @@ static void record_apply(struct ctx *x, struct apply_object *ob, struct kube_req
 		} else {
 			const char *s = jstr(cJSON_GetObjectItemCaseSensitive(doc, "metadata"),
 					     "resourceVersion");
-			char *end = NULL;
+			char *end = NULL, *key = object_path(ob, NULL);
 			unsigned long long rv = s ? strtoull(s, &end, 10) : 0;
+			const struct cache_entry *le = cache_get(x->live, key);
 
-			if (baseline && s && end && !*end && rv <= baseline)
+			free(key);
+			if (le && s && !strcmp(le->rv, s))
+				ob->result = APPLY_UNCHANGED;	/* as it was listed before */
+			else if (baseline && s && end && !*end && rv <= baseline)
 				ob->result = APPLY_UNCHANGED;
 			else if (baseline && our_entry_older(doc, x->manager, x->stage_start))
 				ob->result = APPLY_UNCHANGED;
@@ -772,17 +777,40 @@ static void cache_answer(struct apply_cache *cache, const struct apply_object *o
 	free(key);
 }
 
+/* A resourceVersion as a number, or 0 when it is not one. */
+static unsigned long long rv_number(const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	return *end || errno ? 0 : v;
+}
+
 /*
  * The LISTs (metadata only, by the part-of label) of every collection
  * holding an input object the cache knows, appended to *reqs; their
  * count. Their answers go to x->live with live_read().
+ *
+ * Each asks for a state not older than the newest resourceVersion the
+ * cache holds for that collection (what our own last PATCHes produced):
+ * the API server answers such a LIST from its watch cache at once,
+ * where a plain LIST waits until the cache has caught up with etcd (tens
+ * of milliseconds, up to its 100 ms progress tick, whenever anything
+ * else in the cluster was written since). Every write of ours is in the
+ * answer; a write by someone else shows once the cache has its event
+ * (milliseconds), which is as fresh as any read racing that write.
  */
 static size_t live_requests(struct ctx *x, const char *set_id, struct kube_request ***reqs,
 			    size_t *n, size_t *alloc)
 {
 	struct apply_run *run = x->run;
-	char **seen = NULL, *sel;
-	size_t nseen = 0, seen_alloc = 0, i, j, added = 0;
+	struct coll { char *path; unsigned long long rv; } *seen = NULL;
+	char *sel;
+	size_t nseen = 0, seen_alloc = 0, i, j;
 	struct buf q = BUF_INIT(BUF_NOCAP);
 
 	buf_addstr(&q, "labelSelector=");
@@ -791,57 +819,74 @@ static size_t live_requests(struct ctx *x, const char *set_id, struct kube_reque
 	sel = buf_detach(&q, NULL);
 	for (i = 0; i < run->n; i++) {
 		const struct apply_object *ob = &run->objs[i];
+		const struct cache_entry *e;
 		struct kube_resource r;
+		unsigned long long rv;
 		char *key, *coll;
 
 		if (ob->pruning || !ob->resolved || ob->result != APPLY_PENDING)
 			continue;
 		key = object_path(ob, NULL);
-		if (!cache_get(x->o->cache, key)) {
-			free(key);
-			continue;
-		}
+		e = cache_get(x->o->cache, key);
 		free(key);
+		if (!e)
+			continue;
+		rv = rv_number(e->rv);
 		r.group = ob->group;
 		r.version = ob->version;
 		r.kind = ob->kind;
 		r.resource = ob->resource;
 		r.namespaced = ob->namespaced;
 		coll = kube_object_path(&r, ob->namespace, NULL, sel);
-		for (j = 0; j < nseen && strcmp(seen[j], coll); j++)
+		for (j = 0; j < nseen && strcmp(seen[j].path, coll); j++)
 			;
 		if (j < nseen) {
 			free(coll);
+			if (rv > seen[j].rv)
+				seen[j].rv = rv;
 			continue;
 		}
 		XGROW(seen, nseen + 1, seen_alloc);
-		seen[nseen++] = coll;
+		seen[nseen].path = coll;
+		seen[nseen++].rv = rv;
+	}
+	for (j = 0; j < nseen; j++) {
+		char *path = seen[j].rv
+			? xstrfmt("%s&resourceVersion=%llu&resourceVersionMatch=NotOlderThan",
+				  seen[j].path, seen[j].rv)
+			: xstrdup(seen[j].path);
+
 		XGROW(*reqs, *n + 1, *alloc);
-		(*reqs)[*n] = kube_request_new("GET", coll);
+		(*reqs)[*n] = kube_request_new("GET", path);
 		(*reqs)[*n]->accept = METADATA_LIST_ACCEPT;
 		(*n)++;
-		added++;
+		free(path);
+		free(seen[j].path);
 	}
-	for (i = 0; i < nseen; i++)
-		free(seen[i]);
 	free(seen);
 	free(sel);
-	return added;
+	return nseen;
 }
 
-/* Reads a LIST answer into x->live: each item's path and resourceVersion. */
-static void live_read(struct ctx *x, const struct kube_request *r)
+/*
+ * Reads a LIST answer into x->live: each item's path and
+ * resourceVersion. Returns the list's own resourceVersion (a revision
+ * of the cluster before this run wrote anything), or 0.
+ */
+static unsigned long long live_read(struct ctx *x, const struct kube_request *r)
 {
 	const char *qm = strchr(r->path, '?');
 	size_t base = qm ? (size_t)(qm - r->path) : strlen(r->path);
 	const cJSON *item;
+	unsigned long long rev;
 	cJSON *doc;
 
 	if (r->status != 200)
-		return;		/* those objects are applied as usual */
+		return 0;	/* those objects are applied as usual */
 	doc = cJSON_ParseWithLength(r->resp.data, r->resp.len);
 	if (!x->live)
 		x->live = apply_cache_new();
+	rev = rv_number(jstr(cJSON_GetObjectItemCaseSensitive(doc, "metadata"), "resourceVersion"));
 	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(doc, "items")) {
 		const cJSON *meta = cJSON_GetObjectItemCaseSensitive(item, "metadata");
 		const char *name = jstr(meta, "name"), *rv = jstr(meta, "resourceVersion");
@@ -854,6 +899,7 @@ static void live_read(struct ctx *x, const struct kube_request *r)
 		free(path);
 	}
 	cJSON_Delete(doc);
+	return rev;
 }
 
 static int apply_stage(struct ctx *x, int stage)
@@ -1423,18 +1469,32 @@ int apply_execute(struct apply_run *run, struct kube_client *c, struct discovery
 		struct kube_request **reqs = NULL;
 		size_t n = 0, alloc = 0, nlive = 0;
 
-		/* the parent, the cluster's revision and the members' revisions in one round trip */
+		/*
+		 * The parent, the cluster's revision and the members'
+		 * revisions in one round trip. With members listed (a warm
+		 * cache), any revision read before the first PATCH serves as
+		 * the baseline, so it is asked from the watch cache, which
+		 * answers at once; else it must be the current one.
+		 */
+		int warm = !dry && apply_cache_size(o->cache);
+
 		XGROW(reqs, 2, alloc);
 		reqs[n++] = applyset_fetch_request(&x.set, o->applyset, ns);
 		if (!dry)
-			reqs[n++] = kube_request_new("GET", REVISION_PATH);
-		if (!dry && apply_cache_size(o->cache))
+			reqs[n++] = kube_request_new("GET", warm ? REVISION_PATH "&resourceVersion=0"
+							      : REVISION_PATH);
+		if (warm)
 			nlive = live_requests(&x, x.set.id, &reqs, &n, &alloc);
 		kube_client_run(c, reqs, n);
-		if (!dry && (x.baseline = answer_revision(reqs[1])))
-			x.have_baseline = 1;
-		for (i = n - nlive; i < n; i++)
-			live_read(&x, reqs[i]);
+		if (!dry)
+			x.baseline = answer_revision(reqs[1]);
+		for (i = n - nlive; i < n; i++) {
+			unsigned long long rev = live_read(&x, reqs[i]);
+
+			if (rev > x.baseline)
+				x.baseline = rev;
+		}
+		x.have_baseline = x.baseline != 0;
 		w = applyset_fetch_finish(&x.set, reqs[0], o->allow_foreign);
 		for (i = 0; i < n; i++)
 			kube_request_free(reqs[i]);

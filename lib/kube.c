@@ -31,6 +31,7 @@ struct kube_request_priv {
 	struct curl_slist *hdrs;
 	char *url;
 	long long not_before;
+	long long started_ms;		/* of this attempt, for TIDEGATE_HTTP_TRACE */
 	enum req_state state;
 	int retried_401;
 	char errbuf[CURL_ERROR_SIZE];
@@ -45,6 +46,7 @@ struct kube_client {
 	struct curl_slist *connect_to;
 	void (*progress)(void *arg, size_t done, size_t n);
 	void *progress_arg;
+	int trace;		/* TIDEGATE_HTTP_TRACE set: each answer's time on stderr */
 };
 
 /* ------------------------------------------------------------- requests */
@@ -187,6 +189,7 @@ struct kube_client *kube_client_new(struct kubeconfig *kc, const struct kube_cli
 		return NULL;
 	}
 	c = xcalloc(1, sizeof(*c));
+	c->trace = getenv("TIDEGATE_HTTP_TRACE") != NULL;
 	c->kc = kc;
 	c->o = opts ? *opts : defaults;
 	if (c->o.concurrency <= 0)
@@ -457,6 +460,15 @@ static int request_finished(struct kube_client *c, struct kube_request *r, CURLc
 	struct curl_header *h;
 
 	curl_multi_remove_handle(c->multi, p->easy);
+	if (c->trace) {
+		long status = 0;
+
+		if (rc == CURLE_OK)
+			curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &status);
+		fprintf(stderr, "tidegate: http %s %s: %ld%s%s, %lld ms\n", r->method, r->path,
+			status, rc == CURLE_OK ? "" : ", ", rc == CURLE_OK ? "" : curl_easy_strerror(rc),
+			monotonic_ms() - p->started_ms);
+	}
 	if (rc == CURLE_OK) {
 		long status = 0;
 
@@ -508,6 +520,7 @@ static int request_finished(struct kube_client *c, struct kube_request *r, CURLc
 static int request_start(struct kube_client *c, struct kube_request *r)
 {
 	r->attempts++;
+	r->priv->started_ms = monotonic_ms();
 	if (request_prepare(c, r) < 0 ||
 	    curl_multi_add_handle(c->multi, r->priv->easy) != CURLM_OK) {
 		if (!r->error)

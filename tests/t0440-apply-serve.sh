@@ -13,7 +13,7 @@ kc() { kubectl --kubeconfig "$KUBECONFIG" "$@"; }
 
 mkfifo jobs
 serve() {	# the warm applier; its exit status goes to serve.rc
-	tidegate apply --serve <jobs >answers 2>errors
+	TIDEGATE_HTTP_TRACE=1 tidegate apply --serve <jobs >answers 2>errors
 	echo $? >serve.rc
 }
 serve &
@@ -40,6 +40,7 @@ result_of() {	# result_of JSON ID
 test_expect_success 'the first job applies everything' '
 	job --applyset web -n tide-app --prune --force-conflicts --kubeconfig "$KUBECONFIG" "$D/app" &&
 	answer 1 >a1.json &&
+	wc -l <errors >errors.job1 &&
 	test "$(code 1)" = 0 &&
 	test "$(count a1.json created)" = 4
 '
@@ -52,49 +53,81 @@ test_expect_success 'the same job again, by the same process: every object uncha
 	! test -e serve.rc
 '
 
+test_expect_success 'a warm job reads the members from the watch cache, not behind it' '
+	# the first job asked for the current revision (a consistent LIST);
+	# the second lists members not older than its own last writes and
+	# takes any revision for the baseline: the API server answers both at
+	# once instead of waiting for its cache to catch up with etcd
+	sed "1,$(cat errors.job1)d" errors >warm &&
+	head -n "$(cat errors.job1)" errors >cold &&
+	grep "^tidegate: http GET /api/v1/namespaces?limit=1: 200" cold &&
+	grep "configmaps?labelSelector=.*&resourceVersion=[1-9][0-9]*&resourceVersionMatch=NotOlderThan: 200" warm &&
+	grep "^tidegate: http GET /api/v1/namespaces?limit=1&resourceVersion=0: 200" warm &&
+	! grep "labelSelector=[^ ]*: " warm | grep -v resourceVersionMatch=NotOlderThan
+'
+
+test_expect_success 'a PATCH that changes nothing is counted unchanged (same resourceVersion as listed)' '
+	# the same ConfigMap written another way: another request, so it is sent
+	mkdir -p reordered &&
+	cp "$D/app/00-namespace.yaml" "$D/app/deploy.yaml" reordered/ &&
+	{
+		printf "kind: ConfigMap\napiVersion: v1\nmetadata: {namespace: tide-app, name: settings}\n" &&
+		printf "data: {colour: blue}\n" &&
+		sed -n "/^---\$/,\$p" "$D/app/config.yaml"
+	} >reordered/config.yaml &&
+	grep -c "^kind: Service" reordered/config.yaml &&
+	! cmp "$D/app/config.yaml" reordered/config.yaml &&
+	n=$(grep -c "^tidegate: http PATCH .*configmaps/settings?" errors) &&
+	job --applyset web -n tide-app --prune --force-conflicts --kubeconfig "$KUBECONFIG" reordered &&
+	answer 3 >a3r.json &&
+	test "$(code 3)" = 0 &&
+	test "$(grep -c "^tidegate: http PATCH .*configmaps/settings?" errors)" = $((n + 1)) &&
+	test "$(count a3r.json unchanged)" = 4
+'
+
 test_expect_success 'an object edited in the cluster between jobs is applied again' '
 	kc patch configmap settings -n tide-app --type merge -p "{\"data\":{\"colour\":\"red\"}}" >/dev/null &&
 	job --applyset web -n tide-app --prune --force-conflicts --kubeconfig "$KUBECONFIG" "$D/app" &&
-	answer 3 >a3.json &&
-	test "$(result_of a3.json ConfigMap/tide-app/settings)" = configured &&
-	test "$(result_of a3.json Service/tide-app/web)" = unchanged &&
+	answer 4 >a4.json &&
+	test "$(result_of a4.json ConfigMap/tide-app/settings)" = configured &&
+	test "$(result_of a4.json Service/tide-app/web)" = unchanged &&
 	test "$(kc get configmap settings -n tide-app -o jsonpath={.data.colour})" = blue
 '
 
 test_expect_success 'an object deleted in the cluster between jobs is created again' '
 	kc delete configmap settings -n tide-app >/dev/null &&
 	job --applyset web -n tide-app --prune --force-conflicts --kubeconfig "$KUBECONFIG" "$D/app" &&
-	answer 4 >a4.json &&
-	test "$(result_of a4.json ConfigMap/tide-app/settings)" = created &&
+	answer 5 >a5.json &&
+	test "$(result_of a5.json ConfigMap/tide-app/settings)" = created &&
 	kc get configmap settings -n tide-app
 '
 
 test_expect_success 'a changed input is applied and the member that left it pruned' '
 	job --applyset web -n tide-app --prune --force-conflicts --kubeconfig "$KUBECONFIG" "$D/app-v2" &&
-	answer 5 >a5.json &&
-	test "$(code 5)" = 0 &&
-	test "$(result_of a5.json Deployment/tide-app/web)" = pruned &&
-	test "$(result_of a5.json ConfigMap/tide-app/settings)" = configured &&
+	answer 6 >a6.json &&
+	test "$(code 6)" = 0 &&
+	test "$(result_of a6.json Deployment/tide-app/web)" = pruned &&
+	test "$(result_of a6.json ConfigMap/tide-app/settings)" = configured &&
 	test_wait_for "! kc get deployment -n tide-app web" 20
 '
 
 test_expect_success 'a bad job is answered with code 2; the next one is served' '
 	job --no-such-option "$D/app-v2" &&
-	answer 6 >a6.json &&
-	test "$(code 6)" = 2 &&
-	jq -e ".error" a6.json &&
+	answer 7 >a7.json &&
+	test "$(code 7)" = 2 &&
+	jq -e ".error" a7.json &&
 	test_grep "unknown or incomplete option" errors &&
 	job --applyset web -n tide-app --prune --force-conflicts --kubeconfig "$KUBECONFIG" "$D/app-v2" &&
-	answer 7 >a7.json &&
-	test "$(code 7)" = 0 &&
-	test "$(count a7.json failed)" = 0
+	answer 8 >a8.json &&
+	test "$(code 8)" = 0 &&
+	test "$(count a8.json failed)" = 0
 '
 
 test_expect_success 'a job with lint errors applies nothing and says so' '
 	job --applyset bad -n tide-app --kubeconfig "$KUBECONFIG" "$D/bad" &&
-	answer 8 >a8.json &&
-	test "$(code 8)" = 1 &&
-	test "$(jq -r ".lint.errors" a8.json)" -gt 0 &&
+	answer 9 >a9.json &&
+	test "$(code 9)" = 1 &&
+	test "$(jq -r ".lint.errors" a9.json)" -gt 0 &&
 	! kc get secret -n tide-app bad 2>/dev/null
 '
 
