@@ -1470,25 +1470,23 @@ int apply_execute(struct apply_run *run, struct kube_client *c, struct discovery
 		size_t n = 0, alloc = 0, nlive = 0;
 
 		/*
-		 * The parent, the cluster's revision and the members'
-		 * revisions in one round trip. With members listed (a warm
-		 * cache), any revision read before the first PATCH serves as
-		 * the baseline, so it is asked from the watch cache, which
-		 * answers at once; else it must be the current one.
+		 * The parent and, in one round trip with it, the members'
+		 * revisions (a warm cache) or else the cluster's current
+		 * revision. Any revision read before the first PATCH serves as
+		 * the baseline: the lists' own do.
 		 */
 		int warm = !dry && apply_cache_size(o->cache);
 
 		XGROW(reqs, 2, alloc);
 		reqs[n++] = applyset_fetch_request(&x.set, o->applyset, ns);
-		if (!dry)
-			reqs[n++] = kube_request_new("GET", warm ? REVISION_PATH "&resourceVersion=0"
-							      : REVISION_PATH);
 		if (warm)
 			nlive = live_requests(&x, x.set.id, &reqs, &n, &alloc);
+		if (!dry && !nlive)
+			reqs[n++] = kube_request_new("GET", REVISION_PATH);
 		kube_client_run(c, reqs, n);
-		if (!dry)
+		if (!dry && !nlive)
 			x.baseline = answer_revision(reqs[1]);
-		for (i = n - nlive; i < n; i++) {
+		for (i = 1; i <= nlive; i++) {
 			unsigned long long rev = live_read(&x, reqs[i]);
 
 			if (rev > x.baseline)
