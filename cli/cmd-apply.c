@@ -14,6 +14,7 @@
 #include "lint.h"
 #include "log.h"
 #include "manifest.h"
+#include "schema.h"
 #include "spawn.h"
 #include "xalloc.h"
 #include "yaml.h"
@@ -59,6 +60,9 @@ struct warm {
 	struct kube_client *client;
 	struct discovery *disco;
 	struct apply_cache *cache;	/* what was applied through this connection */
+	struct schema_store *schemas;	/* for the lint, while schema_dir stays the same */
+	char *schemas_dir;		/* its --schema-dir, "" for none */
+	long long schemas_born_ms;
 };
 
 /* A cluster connection older than this is made again (credentials on disk may have changed). */
@@ -87,10 +91,42 @@ static void warm_drop_client(struct warm *w)
 	w->cluster_key = NULL;
 }
 
+static void warm_drop_schemas(struct warm *w)
+{
+	schema_store_free(w->schemas);
+	w->schemas = NULL;
+	free(w->schemas_dir);
+	w->schemas_dir = NULL;
+}
+
 static void warm_release(struct warm *w)
 {
 	warm_drop_repo(w);
 	warm_drop_client(w);
+	warm_drop_schemas(w);
+}
+
+/*
+ * The schema store for a job's lint: warm's while the job names the same
+ * schema directory and the store is younger than WARM_CLIENT_MAX_AGE_MS
+ * (so schemas installed meanwhile are read); NULL when none can be
+ * opened (the lint then opens its own and says why).
+ */
+static struct schema_store *warm_schemas(struct warm *w, const char *schema_dir)
+{
+	const char *dir = schema_dir ? schema_dir : "";
+
+	if (w->schemas && (strcmp(w->schemas_dir, dir) ||
+			   monotonic_ms() - w->schemas_born_ms > WARM_CLIENT_MAX_AGE_MS))
+		warm_drop_schemas(w);
+	if (!w->schemas) {
+		w->schemas = schema_store_new(schema_dir);
+		if (!w->schemas)
+			return NULL;
+		w->schemas_dir = xstrdup(dir);
+		w->schemas_born_ms = monotonic_ms();
+	}
+	return w->schemas;
 }
 
 static void usage(FILE *f, int diff)
@@ -676,6 +712,8 @@ static int run_apply(int argc, char **argv, int diff, struct warm *warm, struct 
 
 	lo.schema_dir = a.schema_dir;
 	lo.kube_version = a.kube_version;
+	if (warm && !a.no_lint)
+		lo.schemas = warm_schemas(warm, a.schema_dir);
 	a.l = linter_new(&lo);
 	if (a.git_dir)
 		r = add_git_paths(&a, argv + optind, argc - optind, deadline, warm);

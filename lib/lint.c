@@ -26,8 +26,9 @@ struct linter {
 	struct yaml_limits limits;
 	struct kset set;
 	struct findings fs;	/* from parsing and early checks, until the run */
-	struct schema_store *st;	/* opened on first need */
+	struct schema_store *st;	/* opened on first need, or opts.schemas */
 	int st_failed;
+	int st_borrowed;		/* st is opts.schemas: not ours to change or free */
 	struct rule_ctx ctx;	/* target version, namespace policy */
 	enum severity *sev;	/* each rule's severity after configuration */
 	int strict;
@@ -193,6 +194,10 @@ static void apply_ignores(const struct kset *set, struct findings *fs)
 /* The schema store, opened on first need; NULL when it cannot be. */
 static struct schema_store *store(struct linter *l)
 {
+	if (!l->st && !l->st_failed && l->opts.schemas && !l->opts.shrink) {
+		l->st = l->opts.schemas;
+		l->st_borrowed = 1;
+	}
 	if (!l->st && !l->st_failed) {
 		l->st = schema_store_new(l->opts.schema_dir);
 		if (!l->st)
@@ -326,6 +331,9 @@ int linter_run(struct linter *l, struct findings *out)
 		return 0;
 	}
 	l->ran = 1;
+	for (i = 0; i < l->set.nobjs && l->opts.schemas; i++)
+		if (is_crd(&l->set.objs[i]))
+			l->opts.schemas = NULL;	/* it would add to the borrowed store */
 	if (!store(l))
 		return error("cannot load schemas from '%s'",
 			     l->opts.schema_dir ? l->opts.schema_dir : "(bundled)");
@@ -348,7 +356,8 @@ int linter_run(struct linter *l, struct findings *out)
 		rules[i].check_set(&ctx, &l->set);
 	}
 	kset_check_duplicates(&l->set, &fs);
-	schema_store_free(l->st);
+	if (!l->st_borrowed)
+		schema_store_free(l->st);
 	l->st = NULL;
 	l->st_failed = 1;	/* no later use */
 
@@ -366,7 +375,8 @@ void linter_free(struct linter *l)
 		return;
 	kset_release(&l->set);
 	findings_release(&l->fs);
-	schema_store_free(l->st);
+	if (!l->st_borrowed)
+		schema_store_free(l->st);
 	free(l->sev);
 	free(l);
 }

@@ -35,8 +35,17 @@ struct lint_options {
 	 * linter_objects().
 	 */
 	int shrink;
+	/*
+	 * A schema store to use instead of opening one (shrink 0 only):
+	 * one opened for the same schema_dir with schema_store_new() and
+	 * kept by the caller, so a process that lints again and again (the
+	 * warm applier) reads and compiles each schema once. It is left as
+	 * it was: an input holding a CRD, which adds to the store, gets a
+	 * store of its own for that run.
+	 */
+	struct schema_store *schemas;
 };
-#define LINT_OPTIONS_INIT { NULL, NULL, 0, NULL, { 0, 0, 0, 0, 0 }, 0 }
+#define LINT_OPTIONS_INIT { NULL, NULL, 0, NULL, { 0, 0, 0, 0, 0 }, 0, NULL }
 
 struct linter;
 

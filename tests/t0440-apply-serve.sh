@@ -131,6 +131,28 @@ test_expect_success 'a job with lint errors applies nothing and says so' '
 	! kc get secret -n tide-app bad 2>/dev/null
 '
 
+test_expect_success 'a CRD in one job does not stay in the schemas of the next' '
+	job --applyset widgets -n default --kubeconfig "$KUBECONFIG" "$D/crd" &&
+	answer 10 >a10.json &&
+	test "$(code 10)" = 0 &&
+	test_wait_for "kc get widgets.tide.example small -n default" 20 &&
+	mkdir -p lone both &&
+	printf "apiVersion: tide.example/v1\nkind: Widget\nmetadata: {name: other, namespace: default}\nspec: {size: three}\n" \
+		>lone/widget.yaml &&
+	# alone, the Widget has no schema here: the lint passes it, the server refuses it
+	job --applyset widgets2 -n default --kubeconfig "$KUBECONFIG" lone &&
+	answer 11 >a11.json &&
+	test "$(jq -r ".lint.errors" a11.json)" = 0 &&
+	test "$(result_of a11.json Widget/default/other)" = failed &&
+	# with its CRD the lint itself refuses it
+	cp "$D/crd/widgets.yaml" lone/widget.yaml both/ &&
+	job --applyset widgets2 -n default --kubeconfig "$KUBECONFIG" both &&
+	answer 12 >a12.json &&
+	test "$(code 12)" = 1 &&
+	test "$(jq -r ".lint.errors" a12.json)" -gt 0 &&
+	jq -r ".lint.findings[].path" a12.json | grep -q widget.yaml
+'
+
 exec 7>&-	# here, not in a test body (a subshell)
 test_expect_success 'the process ends at EOF between jobs, with status 0' '
 	test_wait_for "test -s serve.rc" 20 &&
