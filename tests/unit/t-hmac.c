@@ -1,11 +1,15 @@
 #include "tap.h"
 #include "../../lib/hmac.h"
 #include "../../lib/log.h"
+#include "../../lib/sha256.h"
 
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #define GH_SECRET "It's a Secret to Everybody"
 #define GH_BODY "Hello, World!"
@@ -43,6 +47,219 @@ static void test_github_vector(void)
 	   "non-hex characters do not verify");
 	ok(!hmac_verify_hex(HMAC_SHA256, GH_SECRET, strlen(GH_SECRET), &body, 1, "", 0),
 	   "an empty signature does not verify");
+}
+
+/* Deterministic bytes (xorshift32), so a failure reproduces. */
+static void fill(unsigned char *p, size_t n, uint32_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		seed ^= seed << 13;
+		seed ^= seed >> 17;
+		seed ^= seed << 5;
+		p[i] = (unsigned char)(seed >> 24);
+	}
+}
+
+/* sha256.c in chunks of at most chunk bytes, as hex. */
+static void our_sha256_hex(const void *data, size_t len, size_t chunk, char *hex)
+{
+	const unsigned char *p = data;
+	unsigned char md[SHA256_DIGEST_SIZE];
+	struct sha256 c;
+
+	sha256_init(&c);
+	while (len) {
+		size_t n = len < chunk ? len : chunk;
+
+		sha256_update(&c, p, n);
+		p += n;
+		len -= n;
+	}
+	sha256_final(&c, md);
+	hex_encode(md, sizeof(md), hex);
+}
+
+static void test_sha256_vs_openssl(void)
+{
+	static unsigned char data[1101];
+	unsigned char md[SHA256_DIGEST_SIZE], ref[SHA256_DIGEST_SIZE];
+	unsigned int reflen;
+	size_t len, bad = 0, badsplit = 0;
+	struct sha256 c;
+
+	fill(data, sizeof(data), 0x7469de);
+	for (len = 0; len < sizeof(data); len++) {
+		size_t cut = len * 7 % (len + 1);
+
+		if (!EVP_Digest(data, len, ref, &reflen, EVP_sha256(), NULL))
+			abort();
+		sha256_init(&c);
+		sha256_update(&c, data, len);
+		sha256_final(&c, md);
+		bad += memcmp(md, ref, sizeof(md)) != 0;
+		sha256_init(&c);
+		sha256_update(&c, data, cut);
+		sha256_update(&c, data + cut, len - cut);
+		sha256_final(&c, md);
+		badsplit += memcmp(md, ref, sizeof(md)) != 0;
+	}
+	ok(bad == 0, "SHA-256 equals OpenSSL's for every length 0..1100 (%zu differ)", bad);
+	ok(badsplit == 0, "and when fed in two pieces (%zu differ)", badsplit);
+	sha256_init(&c);
+	sha256_update(&c, NULL, 0);
+	sha256_final(&c, md);
+	ok(md[0] == 0xe3 && md[31] == 0x55, "a NULL, empty update is the empty message");
+}
+
+static void test_sha256_nist(void)
+{
+	static const char two[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	char hex[2 * SHA256_DIGEST_SIZE + 1];
+	unsigned char md[SHA256_DIGEST_SIZE];
+	struct sha256 c;
+	char *a = malloc(1000000);
+	size_t done = 0, step = 0;
+
+	our_sha256_hex("abc", 3, 3, hex);
+	is_str(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+	       "FIPS 180-4 \"abc\"");
+	our_sha256_hex(two, strlen(two), 5, hex);
+	is_str(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+	       "the 448-bit two-block message, 5 bytes at a time");
+	if (!a)
+		abort();
+	memset(a, 'a', 1000000);
+	/* Uneven chunks, so every offset within a block is crossed. */
+	sha256_init(&c);
+	while (done < 1000000) {
+		static const size_t sizes[] = { 1, 63, 64, 65, 7, 128, 1000, 3, 4096, 129 };
+		size_t n = sizes[step++ % (sizeof(sizes) / sizeof(sizes[0]))];
+
+		if (n > 1000000 - done)
+			n = 1000000 - done;
+		sha256_update(&c, a + done, n);
+		done += n;
+	}
+	sha256_final(&c, md);
+	hex_encode(md, sizeof(md), hex);
+	is_str(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0",
+	       "one million 'a' in uneven chunks");
+	free(a);
+}
+
+/* Splits len bytes into nparts parts at points that move with len. */
+static size_t split(const unsigned char *body, size_t len, size_t nparts,
+		    struct hmac_part *parts)
+{
+	size_t a = nparts > 1 ? len * 5 % (len + 1) : len;
+	size_t b = nparts > 2 ? a + (len - a) * 2 / 3 : len;
+
+	parts[0].data = body;
+	parts[0].len = a;
+	parts[1].data = body + a;
+	parts[1].len = b - a;
+	parts[2].data = body + b;
+	parts[2].len = len - b;
+	return nparts;
+}
+
+static void test_hmac_vs_openssl(void)
+{
+	static const size_t keylens[] = { 0, 1, 63, 64, 65, 200 };
+	unsigned char key[200], body[300];
+	unsigned char mac[SHA256_DIGEST_SIZE], ref[HMAC_MAX_SIZE];
+	struct hmac_part parts[3];
+	size_t k, len, n, bad = 0, runs = 0;
+
+	fill(key, sizeof(key), 0x5ec7e7);
+	fill(body, sizeof(body), 0xb0d1e5);
+	for (k = 0; k < sizeof(keylens) / sizeof(keylens[0]); k++) {
+		const void *kp = keylens[k] ? key : NULL;
+
+		for (len = 0; len <= sizeof(body); len++) {
+			struct hmac_part whole = { body, len };
+
+			if (hmac_digest(HMAC_SHA256, key, keylens[k], &whole, 1, ref) != 32)
+				abort();
+			for (n = 1; n <= 3; n++) {
+				sha256_hmac(kp, keylens[k], parts, split(body, len, n, parts), mac);
+				bad += memcmp(mac, ref, sizeof(mac)) != 0;
+				runs++;
+			}
+		}
+	}
+	ok(bad == 0, "HMAC-SHA256 over 1-3 parts equals OpenSSL's (%zu of %zu differ)", bad, runs);
+}
+
+static void check_hmac(const void *key, size_t keylen, const char *msg, const char *want,
+		       const char *name)
+{
+	struct hmac_part part = { msg, strlen(msg) };
+	unsigned char mac[SHA256_DIGEST_SIZE];
+	char hex[2 * SHA256_DIGEST_SIZE + 1];
+
+	sha256_hmac(key, keylen, &part, 1, mac);
+	hex_encode(mac, sizeof(mac), hex);
+	is_str(hex, want, "%s", name);
+}
+
+static void test_hmac_vectors(void)
+{
+	unsigned char k20[20], k131[131];
+
+	memset(k20, 0x0b, sizeof(k20));
+	memset(k131, 0xaa, sizeof(k131));
+	check_hmac(k20, sizeof(k20), "Hi There",
+		   "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+		   "RFC 4231 case 1");
+	check_hmac("Jefe", 4, "what do ya want for nothing?",
+		   "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+		   "RFC 4231 case 2");
+	check_hmac(k131, sizeof(k131), "Test Using Larger Than Block-Size Key - Hash Key First",
+		   "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+		   "RFC 4231 case 6 (a key longer than a block)");
+	check_hmac(k131, sizeof(k131),
+		   "This is a test using a larger than block-size key and a larger than "
+		   "block-size data. The key needs to be hashed before being used by the "
+		   "HMAC algorithm.",
+		   "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2",
+		   "RFC 4231 case 7 (and data longer than a block)");
+	check_hmac(GH_SECRET, strlen(GH_SECRET), GH_BODY, GH_SIG,
+		   "GitHub's documented vector without OpenSSL");
+}
+
+/* hmac_sign_generic() (sha256.c) against OpenSSL over "<ts>.<body>". */
+static void test_sign_generic_vs_openssl(void)
+{
+	static const long long stamps[] = { 0, 1, 1700000000, -5, 9223372036854775807LL };
+	unsigned char key[100], body[200];
+	char sig[HMAC_GENERIC_SIG_SIZE], hex[HMAC_SHA256_HEX_SIZE], want[HMAC_GENERIC_SIG_SIZE];
+	char msg[32 + sizeof(body)];
+	struct secret s = SECRET_INIT;
+	size_t i, keylen, len, bad = 0;
+
+	fill(key, sizeof(key), 0xc0ffee);
+	fill(body, sizeof(body), 0xfeed);
+	for (i = 0; i < sizeof(stamps) / sizeof(stamps[0]); i++) {
+		for (keylen = 1; keylen <= sizeof(key); keylen += 33) {
+			for (len = 0; len <= sizeof(body); len += 37) {
+				int n = snprintf(msg, 32, "%lld.", stamps[i]);
+
+				memcpy(msg + n, body, len);
+				secret_set(&s, key, keylen);
+				if (hmac_sign_generic(&s, stamps[i], body, len, sig) < 0 ||
+				    hmac_sha256_hex(key, keylen, msg, (size_t)n + len, hex) < 0)
+					abort();
+				snprintf(want, sizeof(want), "sha256=%s", hex);
+				bad += strcmp(sig, want) != 0;
+			}
+		}
+	}
+	secret_release(&s);
+	ok(bad == 0, "hmac_sign_generic is sha256= + OpenSSL's HMAC of \"<ts>.<body>\" (%zu differ)",
+	   bad);
 }
 
 static void test_sha1_and_parts(void)
@@ -209,5 +426,10 @@ int main(void)
 	test_codecs();
 	test_compare();
 	test_secret_files();
+	test_sha256_vs_openssl();
+	test_sha256_nist();
+	test_hmac_vs_openssl();
+	test_hmac_vectors();
+	test_sign_generic_vs_openssl();
 	return done_testing();
 }
