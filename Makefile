@@ -32,7 +32,9 @@ PKGS = yaml-0.1 libevent libevent_openssl libcjson libcurl openssl
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS))
 # The lint and gate programs name only what they use, so they never load
-# libcurl or OpenSSL (whatever the linker's --as-needed default).
+# libcurl or OpenSSL (whatever the linker's --as-needed default). So does
+# tidegate-post-receive: it signs with lib/sha256.c and opens libcurl
+# with dlopen() only for https, hence only -ldl on top.
 LEAN_PKGS = yaml-0.1 libcjson
 LEAN_LIBS = $(shell $(PKG_CONFIG) --libs $(LEAN_PKGS)) -lm
 
@@ -108,7 +110,7 @@ $(O)/bin/tidegate-pre-receive: $(O)/hooks/pre-receive.o $(HOOK_OBJS) $(LIB)
 
 $(O)/bin/tidegate-post-receive: $(O)/hooks/post-receive.o $(HOOK_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(HOOK_OBJS) $(LIB) $(LEAN_LIBS) $(shell $(PKG_CONFIG) --libs libcrypto) -ldl
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(HOOK_OBJS) $(LIB) $(LEAN_LIBS) -ldl
 
 $(O)/tests/%.t: $(O)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)

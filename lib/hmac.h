@@ -20,8 +20,13 @@
  * they differ or, beyond a hash, their lengths.
  *
  * Secrets: a struct secret owns its bytes and wipes them with
- * OPENSSL_cleanse() on release. Secrets are never logged; error
+ * explicit_bzero() on release. Secrets are never logged; error
  * messages name the file, never its contents.
+ *
+ * Two files implement this header. hmac.c (hmac_size() to
+ * hmac_token_equal()) uses OpenSSL. secret.c (hex_encode() to the end)
+ * does not: it signs with sha256.c, so tidegate-post-receive, which
+ * only signs, runs without loading libcrypto.
  */
 #ifndef TIDEGATE_HMAC_H
 #define TIDEGATE_HMAC_H
@@ -125,8 +130,8 @@ void secret_release(struct secret *s);
 
 /*
  * The X-Tidegate-Signature value for a generic event:
- * "sha256=" + hex HMAC-SHA256(secret, "<timestamp>.<body>").
- * Returns 0, or -1 on an OpenSSL failure.
+ * "sha256=" + hex HMAC-SHA256(secret, "<timestamp>.<body>"), computed
+ * by sha256.c without OpenSSL. Returns 0: it cannot fail.
  */
 int hmac_sign_generic(const struct secret *s, long long timestamp,
 		      const void *body, size_t len, char out[HMAC_GENERIC_SIG_SIZE]);
