@@ -47,6 +47,9 @@ static const struct engine_rule engine_table[] = {
 	  "Add the CRD to the linted files, pass --schema-dir, or check apiVersion and kind." },
 	{ "schema-oneof", SEV_ERROR, "a field matches none, or more than one, of its schema's choices",
 	  "Set exactly one of the alternatives the schema allows." },
+	{ "schema-pattern", SEV_ERROR, "a string does not match its schema's pattern",
+	  "Write the value in the form the pattern describes (patterns that POSIX regular "
+	  "expressions cannot express are left to the API server)." },
 	{ "schema-range", SEV_ERROR, "a value is outside its schema's bounds (minimum/maximum, "
 	  "minLength/maxLength, minItems/maxItems)",
 	  "Bring the value within the bounds the message names." },

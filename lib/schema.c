@@ -27,6 +27,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <math.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +203,8 @@ struct snode {
 	unsigned has;		/* SH_* bounds set below */
 	double minimum, maximum;
 	size_t min_len, max_len, min_items, max_items;
+	regex_t *pattern;	/* "pattern", as POSIX ERE; NULL when absent or not translatable */
+	char *pattern_text;	/* the schema's own pattern, for messages */
 };
 
 enum {
@@ -301,6 +304,11 @@ static void snode_free(struct snode *s)
 	free(s->any);
 	free(s->deftext);
 	free(s->enums);
+	if (s->pattern) {
+		regfree(s->pattern);
+		free(s->pattern);
+	}
+	free(s->pattern_text);
 	free(s);
 }
 
@@ -559,6 +567,127 @@ static int sv_num(struct sv v, double *out)
 	return !*end;
 }
 
+/*
+ * An OpenAPI "pattern" (ECMA-262 syntax) as a POSIX extended regular
+ * expression, or NULL when it uses what POSIX has no form for
+ * (lookaround, backreferences, \b, \p{...}, \uXXXX, a negated class
+ * escape inside brackets, ...): such a pattern is not checked here, the
+ * API server still checks it. Translated: \d \w \s and their negations,
+ * escaped literals, (?:...) groups, lazy quantifiers (the same match or
+ * no match as greedy ones), \n \t \r. An unanchored pattern matches
+ * anywhere in the value, as in ECMA and regexec alike.
+ */
+#define PATTERN_MAX 4096
+
+static char *ecma_to_ere(const char *p)
+{
+	struct buf b = BUF_INIT(4 * PATTERN_MAX);
+	int in_class = 0;
+	size_t n = strlen(p), i;
+
+	if (n > PATTERN_MAX)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		char ch = p[i];
+
+		if (ch == '\\') {
+			char e = p[++i];
+			const char *cls = NULL, *ncls = NULL;
+
+			switch (e) {
+			case 'd': cls = "0-9"; ncls = "^0-9"; break;
+			case 'w': cls = "A-Za-z0-9_"; ncls = "^A-Za-z0-9_"; break;
+			case 's': cls = "[:space:]"; ncls = "^[:space:]"; break;
+			case 'D': ncls = "^0-9"; break;
+			case 'W': ncls = "^A-Za-z0-9_"; break;
+			case 'S': ncls = "^[:space:]"; break;
+			default: break;
+			}
+			if (cls || ncls) {
+				if (in_class) {
+					if (!cls || !(e >= 'a' && e <= 'z'))
+						goto no;	/* [\D] has no bracket form */
+					buf_addstr(&b, cls);
+				} else {
+					buf_addf(&b, "[%s]", e >= 'a' && e <= 'z' ? cls : ncls);
+				}
+				continue;
+			}
+			if (e == 'n' || e == 't' || e == 'r') {
+				buf_addch(&b, e == 'n' ? '\n' : e == 't' ? '\t' : '\r');
+				continue;
+			}
+			if (!e || (e >= '0' && e <= '9') || (e >= 'a' && e <= 'z') ||
+			    (e >= 'A' && e <= 'Z') || (unsigned char)e >= 0x80)
+				goto no;	/* \b, \1, \p{..}, \uXXXX, ... */
+			/* an escaped punctuation character: itself */
+			if (in_class) {
+				if (e == ']' || e == '^' || e == '-' || e == '\\' || e == '[')
+					goto no;	/* placement rules differ in brackets */
+				buf_addch(&b, e);
+			} else if (strchr(".[]{}()*+?^$|\\", e)) {
+				buf_addch(&b, '\\');
+				buf_addch(&b, e);
+			} else {
+				buf_addch(&b, e);
+			}
+			continue;
+		}
+		if (in_class) {
+			if (ch == '[' && p[i + 1] == ':')
+				goto no;
+			if (ch == ']')
+				in_class = 0;
+			buf_addch(&b, ch);
+			continue;
+		}
+		if (ch == '[') {
+			in_class = 1;
+			buf_addch(&b, ch);
+			if (p[i + 1] == '^')
+				buf_addch(&b, p[++i]);
+			if (p[i + 1] == ']')
+				goto no;	/* "[]" and "[^]" mean other things in ECMA */
+			continue;
+		}
+		if (ch == '(' && p[i + 1] == '?') {
+			if (p[i + 2] != ':')
+				goto no;	/* lookaround, named groups */
+			buf_addch(&b, '(');
+			i += 2;
+			continue;
+		}
+		if (ch == '?' && i > 0 && strchr("*+?}", p[i - 1]) && (i < 2 || p[i - 2] != '\\'))
+			continue;	/* lazy quantifier */
+		buf_addch(&b, ch);
+	}
+	if (in_class || b.toobig)
+		goto no;
+	return buf_detach(&b, NULL);
+no:
+	buf_release(&b);
+	return NULL;
+}
+
+static void compile_pattern(struct snode *s, const char *pattern)
+{
+	char *ere;
+
+	if (!pattern || !*pattern)
+		return;
+	ere = ecma_to_ere(pattern);
+	if (!ere)
+		return;
+	s->pattern = xcalloc(1, sizeof(*s->pattern));
+	if (regcomp(s->pattern, ere, REG_EXTENDED | REG_NOSUB) != 0) {
+		free(s->pattern);
+		s->pattern = NULL;
+	} else {
+		s->pattern_text = xstrdup(pattern);
+	}
+	free(ere);
+}
+
 static void compile_bounds(struct snode *s, struct sv j)
 {
 	static const struct {
@@ -649,6 +778,8 @@ static void compile_into(struct schema_store *st, struct sdoc *d, struct snode *
 		if (is_quantity_pattern(sv_str(sv_get(j, "pattern"))))
 			s->flags |= SN_QUANTITY;
 	}
+	if (!(s->flags & SN_QUANTITY))
+		compile_pattern(s, sv_str(sv_get(j, "pattern")));
 	if (sv_true(sv_get(j, "x-kubernetes-embedded-resource")))
 		s->flags |= SN_EMBEDDED;
 	fmt = sv_str(sv_get(j, "x-kubernetes-list-type"));
@@ -2285,8 +2416,10 @@ static size_t utf8_len(const char *s, size_t len)
 
 static void check_bounds(struct vctx *c, const struct snode *s, const struct ynode *n)
 {
-	if (n->kind == YN_SCALAR && (n->stype == YS_INT || n->stype == YS_FLOAT) &&
-	    (s->has & (SH_MIN | SH_MAX))) {
+	int number = n->kind == YN_SCALAR && (n->stype == YS_INT || n->stype == YS_FLOAT);
+	int string = n->kind == YN_SCALAR && n->stype == YS_STRING;
+
+	if (number && (s->has & (SH_MIN | SH_MAX))) {
 		double v = strtod(n->str, NULL);
 
 		if ((s->has & SH_MIN) && ((s->has & SH_XMIN) ? v <= s->minimum : v < s->minimum))
@@ -2296,8 +2429,7 @@ static void check_bounds(struct vctx *c, const struct snode *s, const struct yno
 			 ((s->has & SH_XMAX) ? v >= s->maximum : v > s->maximum))
 			report(c, n, "schema-range", NULL, "%s is greater than the maximum %s%g", n->str,
 			       (s->has & SH_XMAX) ? "(exclusive) " : "", s->maximum);
-	} else if (n->kind == YN_SCALAR && n->stype == YS_STRING &&
-		   (s->has & (SH_MINLEN | SH_MAXLEN))) {
+	} else if (string && (s->has & (SH_MINLEN | SH_MAXLEN))) {
 		size_t len = utf8_len(n->str, n->len);
 
 		if ((s->has & SH_MINLEN) && len < s->min_len)
@@ -2314,6 +2446,11 @@ static void check_bounds(struct vctx *c, const struct snode *s, const struct yno
 			report(c, n, "schema-range", NULL, "list has %zu items, more than %zu", n->n,
 			       s->max_items);
 	}
+	/* a value with a NUL in it is left to the API server */
+	if (string && s->pattern && strlen(n->str) == n->len &&
+	    regexec(s->pattern, n->str, 0, NULL, 0) != 0)
+		report(c, n, "schema-pattern", "write the value in the form the pattern describes",
+		       "value does not match the pattern %s", s->pattern_text);
 }
 
 /* Edit distance, for "did you mean" hints; capped inputs. */
@@ -2734,7 +2871,7 @@ static void validate(struct vctx *c, const struct snode *s, const struct ynode *
 	} else if (n->kind == YN_SEQ) {
 		validate_array(c, s, n, depth);
 	}
-	if (s->has)
+	if (s->has || s->pattern)
 		check_bounds(c, s, n);
 	/* structural schemas: branches only restate fields the outer schema has */
 	if (s->nall && (s->types || s->nprops)) {

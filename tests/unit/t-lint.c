@@ -261,6 +261,82 @@ static void test_shrink(void)
 	findings_release(&shrunk);
 }
 
+/*
+ * CRD "pattern"s (ECMA syntax) are checked through POSIX regular
+ * expressions; what those cannot express is left to the API server.
+ */
+static const struct {
+	const char *pattern, *value;
+	int match;	/* 1 matches, 0 does not, -1 not checked (never a finding) */
+} patterns[] = {
+	{ "^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$",
+	  "10d", 1 },
+	{ "^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$",
+	  "10 days", 0 },
+	{ "^(http|https|socks5)://.+$", "https://proxy:3128", 1 },
+	{ "^(http|https|socks5)://.+$", "ftp://proxy", 0 },
+	{ "^\\d+$", "123", 1 },
+	{ "^\\d+$", "12a", 0 },
+	{ "^\\D+$", "abc", 1 },
+	{ "^\\D+$", "ab1", 0 },
+	{ "^[a-z]\\w*(?:-\\w+)*$", "a1-b_c", 1 },
+	{ "^[a-z]\\w*(?:-\\w+)*$", "A1", 0 },
+	{ "^[\\d.]+$", "1.2.3", 1 },
+	{ "^[\\d.]+$", "1,2", 0 },
+	{ "^\\S+\\s\\S+$", "a b", 1 },
+	{ "^\\S+\\s\\S+$", "ab", 0 },
+	{ "^a.*?b$", "axxb", 1 },
+	{ "^a.+?b$", "ab", 0 },
+	{ "\\.example\\.com$", "www.example.com", 1 },
+	{ "\\.example\\.com$", "wwwxexample.com", 0 },
+	{ "^\\/[^\\/]+$", "/x", 1 },
+	{ "^\\/[^\\/]+$", "/x/y", 0 },
+	{ "x", "axb", 1 },			/* unanchored: anywhere */
+	{ "^(?=a)b$", "c", -1 },		/* lookahead */
+	{ "^(a)\\1$", "ab", -1 },		/* backreference */
+	{ "^\\bword$", "x", -1 },
+	{ "^[^\\D]$", "x", -1 },		/* negated escape in brackets */
+	{ "^\\p{L}+$", "1", -1 },
+	{ "^[]a]$", "b", -1 },
+	{ "(", "x", -1 },			/* does not compile */
+};
+
+static void test_patterns(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
+		struct lint_options opts = LINT_OPTIONS_INIT;
+		struct findings fs = FINDINGS_INIT;
+		struct linter *l = linter_new(&opts);
+		struct buf y = BUF_INIT(BUF_NOCAP);
+		const char *q;
+
+		buf_addstr(&y, "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+			   "metadata: {name: things.example.com}\nspec:\n  group: example.com\n"
+			   "  scope: Cluster\n  names: {kind: Thing, plural: things}\n"
+			   "  versions:\n  - name: v1\n    served: true\n    storage: true\n"
+			   "    schema:\n      openAPIV3Schema:\n        type: object\n"
+			   "        properties:\n          v: {type: string, pattern: \"");
+		for (q = patterns[i].pattern; *q; q++) {
+			if (*q == '\\' || *q == '"')
+				buf_addch(&y, '\\');
+			buf_addch(&y, *q);
+		}
+		buf_addf(&y, "\"}\n---\napiVersion: example.com/v1\nkind: Thing\nmetadata: {name: t}\n"
+			 "v: \"%s\"\n", patterns[i].value);
+		is_int(linter_add(l, "p.yaml", y.data, y.len), 0, "pattern %zu parses", i);
+		is_int(linter_run(l, &fs), 0, "pattern %zu runs", i);
+		is_int((int)count_rule(&fs, "schema-pattern"), patterns[i].match == 0,
+		       "/%s/ %s \"%s\"", patterns[i].pattern,
+		       patterns[i].match < 0 ? "is left to the server for" :
+		       patterns[i].match ? "matches" : "does not match", patterns[i].value);
+		findings_release(&fs);
+		buf_release(&y);
+		linter_free(l);
+	}
+}
+
 int main(void)
 {
 	test_basic();
@@ -268,5 +344,6 @@ int main(void)
 	test_config();
 	test_ignores();
 	test_garbled();
+	test_patterns();
 	return done_testing();
 }
