@@ -1,4 +1,5 @@
 #include "git.h"
+#include "hmac.h"
 #include "log.h"
 #include "spawn.h"
 #include "xalloc.h"
@@ -560,7 +561,6 @@ done:
  * One directory's entries, read as a raw tree object through the
  * cat-file child (no extra process): "<mode> SP <name> NUL <raw id>"...
  */
-static void raw_hex(const unsigned char *id, size_t raw, char *out);
 
 static int tree_entries_cat(struct git_repo *repo, const char *rev, const char *dir,
 			    size_t dirlen, git_entry_fn *fn, void *data)
@@ -593,7 +593,7 @@ static int tree_entries_cat(struct git_repo *repo, const char *rev, const char *
 			error("tree '%s' is malformed", name);
 			goto done;
 		}
-		raw_hex((const unsigned char *)nul + 1, raw, oid);
+		hex_encode((const unsigned char *)nul + 1, raw, oid);
 		e.type = e.mode == GIT_MODE_TREE ? "tree" : e.mode == GIT_MODE_GITLINK ? "commit" :
 			 "blob";
 		e.oid = oid;
@@ -662,18 +662,6 @@ static int raw_entry_cmp(const struct raw_entry *a, const struct raw_entry *b)
 	return c1 < c2 ? -1 : c1 > c2;
 }
 
-/* A raw object id as lowercase hex; out holds 2 * raw + 1 bytes. */
-static void raw_hex(const unsigned char *id, size_t raw, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < raw; i++) {
-		out[2 * i] = digits[id[i] >> 4];
-		out[2 * i + 1] = digits[id[i] & 15];
-	}
-	out[2 * raw] = '\0';
-}
-
 static void add_raw_change(struct git_repo *repo, struct change_list *cl, char status,
 			   const struct buf *prefix, const struct raw_entry *a,
 			   const struct raw_entry *b)
@@ -686,9 +674,9 @@ static void add_raw_change(struct git_repo *repo, struct change_list *cl, char s
 	memset(o, '0', repo->hexsz);
 	memset(n, '0', repo->hexsz);
 	if (a)
-		raw_hex(a->id, raw, o);
+		hex_encode(a->id, raw, o);
 	if (b)
-		raw_hex(b->id, raw, n);
+		hex_encode(b->id, raw, n);
 	c.status = status;
 	c.old_mode = a ? a->mode : 0;
 	c.new_mode = b ? b->mode : 0;
@@ -840,9 +828,9 @@ static int diff_tree_pair(struct git_repo *repo, struct tree_pair *p, struct tre
 				goto fail;
 			}
 			if (ea_)
-				raw_hex(ea_->id, raw, ha);
+				hex_encode(ea_->id, raw, ha);
 			if (eb_)
-				raw_hex(eb_->id, raw, hb);
+				hex_encode(eb_->id, raw, hb);
 			buf_setlen(&prefix, strlen(p->prefix));
 			if (buf_add(&prefix, e->name, e->namelen) < 0 || buf_addch(&prefix, '/') < 0) {
 				error("path too long under '%s'", p->prefix);
