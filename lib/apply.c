@@ -859,6 +859,12 @@ static size_t live_requests(struct ctx *x, const char *set_id, struct kube_reque
 		XGROW(*reqs, *n + 1, *alloc);
 		(*reqs)[*n] = kube_request_new("GET", path);
 		(*reqs)[*n]->accept = METADATA_LIST_ACCEPT;
+		/*
+		 * Once: a server whose revisions went back (etcd restored)
+		 * answers 504 after 3 s; the objects are then PATCHed as usual
+		 * and the cache learns the new revisions.
+		 */
+		(*reqs)[*n]->max_attempts = 1;
 		(*n)++;
 		free(path);
 		free(seen[j].path);

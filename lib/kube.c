@@ -439,7 +439,7 @@ static int request_retry(struct kube_client *c, struct kube_request *r, long lon
 {
 	long long now = monotonic_ms();
 
-	if (r->attempts >= c->o.max_attempts)
+	if (r->attempts >= (r->max_attempts > 0 ? r->max_attempts : c->o.max_attempts))
 		return -1;
 	if (c->o.deadline_ms && now + delay >= c->o.deadline_ms)
 		return -1;

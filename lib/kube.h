@@ -63,6 +63,7 @@ struct kube_request {
 	char *body;			/* owned; freed with the request */
 	size_t body_len;
 	char *if_none_match;		/* owned ETag, or NULL */
+	int max_attempts;		/* tries before giving up; 0: the client's */
 	void *data;			/* the caller's */
 
 	/* results */
