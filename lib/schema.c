@@ -576,20 +576,84 @@ static int sv_num(struct sv v, double *out)
  * escaped literals, (?:...) groups, lazy quantifiers (the same match or
  * no match as greedy ones), \n \t \r. An unanchored pattern matches
  * anywhere in the value, as in ECMA and regexec alike.
+ *
+ * A pattern comes from a CRD in a push, so it is hostile input too:
+ * regcomp copies a group once per count of a {n,m} after it, and nested
+ * counts multiply ("((a{255}){255}){255}" takes 20 s and 3 GB). The size
+ * a pattern would grow to is counted on the way (each atom 1, a counted
+ * group its size times the larger count) and one over PATTERN_GROWTH is
+ * left to the API server.
  */
 #define PATTERN_MAX 4096
+#define PATTERN_GROWTH 20000
+#define PATTERN_NEST 32
+
+struct pattern_size {
+	unsigned long w[PATTERN_NEST + 1];	/* size of each open group so far */
+	unsigned long last;			/* size of the atom or group just ended */
+	int depth;
+};
+
+/* Adds an atom of size n; 0, or -1 when the pattern grew too big. */
+static int psize_atom(struct pattern_size *z, unsigned long n)
+{
+	z->last = n;
+	z->w[z->depth] += n;
+	return z->w[z->depth] > PATTERN_GROWTH ? -1 : 0;
+}
+
+/* Digits at p as a number that stops growing past PATTERN_GROWTH; *i moves past them. */
+static unsigned long saturated(const char *p, size_t *i)
+{
+	unsigned long v = 0;
+
+	while (p[*i] >= '0' && p[*i] <= '9') {
+		if (v <= PATTERN_GROWTH)
+			v = v * 10 + (unsigned long)(p[*i] - '0');
+		(*i)++;
+	}
+	return v;
+}
+
+/*
+ * "{n}", "{n,}" or "{n,m}" at p (in ECMA anything else is a literal
+ * brace): its length, with the larger count in *count; or 0.
+ */
+static size_t interval(const char *p, unsigned long *count)
+{
+	size_t i = 1;
+	unsigned long lo, hi;
+
+	if (p[i] < '0' || p[i] > '9')
+		return 0;
+	lo = hi = saturated(p, &i);
+	if (p[i] == ',') {
+		i++;
+		if (p[i] >= '0' && p[i] <= '9')
+			hi = saturated(p, &i);
+	}
+	if (p[i] != '}')
+		return 0;
+	*count = lo > hi ? lo : hi;
+	return i + 1;
+}
 
 static char *ecma_to_ere(const char *p)
 {
 	struct buf b = BUF_INIT(4 * PATTERN_MAX);
-	int in_class = 0;
-	size_t n = strlen(p), i;
+	struct pattern_size z;
+	int in_class = 0, quant = 0, was_quant;
+	size_t n = strlen(p), i, len;
+	unsigned long count;
 
 	if (n > PATTERN_MAX)
 		return NULL;
+	memset(&z, 0, sizeof(z));
 	for (i = 0; i < n; i++) {
 		char ch = p[i];
 
+		was_quant = quant;	/* the token before this one was a quantifier */
+		quant = 0;
 		if (ch == '\\') {
 			char e = p[++i];
 			const char *cls = NULL, *ncls = NULL;
@@ -603,6 +667,8 @@ static char *ecma_to_ere(const char *p)
 			case 'S': ncls = "^[:space:]"; break;
 			default: break;
 			}
+			if (!in_class && psize_atom(&z, 1) < 0)
+				goto no;
 			if (cls || ncls) {
 				if (in_class) {
 					if (!cls || !(e >= 'a' && e <= 'z'))
@@ -641,27 +707,81 @@ static char *ecma_to_ere(const char *p)
 			buf_addch(&b, ch);
 			continue;
 		}
-		if (ch == '[') {
+		switch (ch) {
+		case '[':
 			in_class = 1;
 			buf_addch(&b, ch);
 			if (p[i + 1] == '^')
 				buf_addch(&b, p[++i]);
 			if (p[i + 1] == ']')
 				goto no;	/* "[]" and "[^]" mean other things in ECMA */
+			if (psize_atom(&z, 1) < 0)
+				goto no;
 			continue;
-		}
-		if (ch == '(' && p[i + 1] == '?') {
-			if (p[i + 2] != ':')
-				goto no;	/* lookaround, named groups */
+		case '(':
+			if (p[i + 1] == '?') {
+				if (p[i + 2] != ':')
+					goto no;	/* lookaround, named groups */
+				i += 2;
+			}
+			if (z.depth >= PATTERN_NEST)
+				goto no;
+			z.w[++z.depth] = 0;
 			buf_addch(&b, '(');
-			i += 2;
+			continue;
+		case ')':
+			if (!z.depth)
+				goto no;
+			z.depth--;
+			if (psize_atom(&z, z.w[z.depth + 1]) < 0)
+				goto no;
+			buf_addch(&b, ch);
+			continue;
+		case '{':
+			len = interval(p + i, &count);
+			if (!len) {
+				buf_addstr(&b, "\\{");	/* a literal brace */
+				if (psize_atom(&z, 1) < 0)
+					goto no;
+				continue;
+			}
+			if (count > PATTERN_GROWTH ||
+			    z.last * (count ? count : 1) > PATTERN_GROWTH)
+				goto no;
+			z.w[z.depth] += z.last * (count ? count - 1 : 0);
+			if (z.w[z.depth] > PATTERN_GROWTH)
+				goto no;
+			z.last *= count ? count : 1;
+			buf_add(&b, p + i, len);
+			i += len - 1;
+			quant = 1;
+			continue;
+		case '}':
+			buf_addstr(&b, "\\}");
+			if (psize_atom(&z, 1) < 0)
+				goto no;
+			continue;
+		case '?':
+			if (was_quant)
+				continue;	/* lazy: the same match or no match */
+			buf_addch(&b, ch);
+			quant = 1;
+			continue;
+		case '*': case '+':
+			buf_addch(&b, ch);
+			quant = 1;
+			continue;
+		case '|': case '^': case '$':
+			buf_addch(&b, ch);
+			continue;
+		default:
+			buf_addch(&b, ch);
+			if (psize_atom(&z, 1) < 0)
+				goto no;
 			continue;
 		}
-		if (ch == '?' && i > 0 && strchr("*+?}", p[i - 1]) && (i < 2 || p[i - 2] != '\\'))
-			continue;	/* lazy quantifier */
-		buf_addch(&b, ch);
 	}
-	if (in_class || b.toobig)
+	if (in_class || z.depth || b.toobig)
 		goto no;
 	return buf_detach(&b, NULL);
 no:

@@ -299,6 +299,19 @@ static const struct {
 	{ "^\\p{L}+$", "1", -1 },
 	{ "^[]a]$", "b", -1 },
 	{ "(", "x", -1 },			/* does not compile */
+	{ "^a{2,3}?$", "aa", 1 },		/* a lazy count */
+	{ "^a{2,3}?$", "a", 0 },
+	{ "^a}?$", "a", 1 },			/* a literal brace, optional */
+	{ "^a}?$", "a}", 1 },
+	{ "^a}?$", "b", 0 },
+	{ "^x{$", "x{", 1 },
+	{ "^x{,2}$", "x{,2}", 1 },		/* not a count in ECMA */
+	{ "^(a{100}){100}$", "a", 0 },		/* grows to 10,000: checked */
+	/* hostile: regcomp would take seconds and gigabytes; left to the server */
+	{ "^((a{255}){255}){255}$", "a", -1 },
+	{ "^(((a{100}){100}){100}){100}$", "a", -1 },
+	{ "^a{99999999}$", "a", -1 },
+	{ "^(x{20001})$", "a", -1 },
 };
 
 static void test_patterns(void)
