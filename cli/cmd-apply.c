@@ -32,6 +32,7 @@
 #define MAX_INPUT_FILE (8u << 20)
 #define MAX_INPUT_FILES 100000
 #define DEFAULT_TIMEOUT_S 300
+#define DEFAULT_WAIT_TIMEOUT_S 300
 #define MAX_STDIN_ARGS (64u << 10)
 
 struct apply_cmd {
@@ -40,6 +41,7 @@ struct apply_cmd {
 	const char *git_dir, *rev, *schema_dir, *kube_version, *field_manager;
 	int prune, dry_run, force, concurrency, cluster_wide, allow_foreign, in_cluster;
 	int timeout_s, no_lint;
+	int wait, wait_timeout_s;	/* --wait: for the workloads to be ready */
 	struct linter *l;
 	size_t nfiles;
 };
@@ -148,6 +150,8 @@ static void usage(FILE *f, int diff)
 		"  --field-manager NAME        default tidegate\n"
 		"  --concurrency N             requests in flight (default 32)\n"
 		"  --timeout SECONDS           give up after this long (default %d)\n"
+		"  --wait                      then wait for the applied workloads to be ready\n"
+		"  --wait-timeout SECONDS      for at most this long, after --timeout (default %d)\n"
 		"  --format text|json          output (default text)\n"
 		"  --git-dir DIR --rev COMMIT  read PATH... from a commit instead of the file system\n"
 		"  --schema-dir DIR, --kube-version X   for the lint that runs first\n"
@@ -155,7 +159,8 @@ static void usage(FILE *f, int diff)
 		"  --serve                     (alone) run jobs from stdin until EOF: each job is its\n"
 		"                              arguments, each ending in NUL, then one more NUL; each\n"
 		"                              answer is \"tidegate-result CODE LEN\\n\" and LEN bytes of JSON\n",
-		diff ? "diff" : "apply", diff ? 4 : 5, "", diff ? 4 : 5, "", DEFAULT_TIMEOUT_S);
+		diff ? "diff" : "apply", diff ? 4 : 5, "", diff ? 4 : 5, "", DEFAULT_TIMEOUT_S,
+		DEFAULT_WAIT_TIMEOUT_S);
 }
 
 static int has_manifest_ext(const char *p)
@@ -412,7 +417,7 @@ static void json_findings(struct buf *out, const struct findings *fs)
 }
 
 static void json_result(struct buf *out, const struct apply_cmd *a, const struct apply_run *run,
-			const struct findings *fs, long long ms, const char *fatal)
+			int waited, const struct findings *fs, long long ms, const char *fatal)
 {
 	size_t i;
 
@@ -440,6 +445,11 @@ static void json_result(struct buf *out, const struct apply_cmd *a, const struct
 			buf_addstr(out, ",\"diff\":");
 			buf_add_json_str(out, ob->diff);
 		}
+		if (ob->health != APPLY_HEALTH_NONE) {
+			buf_addf(out, ",\"health\":\"%s\",\"health_message\":",
+				 ob->health == APPLY_HEALTH_READY ? "ready" : "not ready");
+			buf_add_json_str(out, ob->health_message ? ob->health_message : "");
+		}
 		buf_addch(out, '}');
 	}
 	buf_addf(out, "],\"counts\":{\"created\":%zu,\"configured\":%zu,\"unchanged\":%zu,"
@@ -447,6 +457,9 @@ static void json_result(struct buf *out, const struct apply_cmd *a, const struct
 		 run ? run->counts[APPLY_CREATED] : 0, run ? run->counts[APPLY_CONFIGURED] : 0,
 		 run ? run->counts[APPLY_UNCHANGED] : 0, run ? run->counts[APPLY_PRUNED] : 0,
 		 run ? run->counts[APPLY_SKIPPED] : 0, run ? run->counts[APPLY_FAILED] : 0);
+	if (a->wait && run && waited)
+		buf_addf(out, "\"wait\":{\"ready\":%zu,\"not_ready\":%zu,\"timed_out\":%s},",
+			 run->nready, run->nnot_ready, run->wait_timed_out ? "true" : "false");
 	buf_addf(out, "\"lint\":{\"errors\":%zu,\"warnings\":%zu,", fs->nerr, fs->nwarn);
 	json_findings(out, fs);
 	buf_addf(out, "},\"duration_ms\":%lld", ms);
@@ -489,12 +502,31 @@ static void print_text(const struct apply_cmd *a, const struct apply_run *run, l
 	       run->counts[APPLY_UNCHANGED], run->counts[APPLY_PRUNED], run->counts[APPLY_FAILED], ms);
 }
 
+/* After --wait: the workloads' health and the tally. */
+static void print_health(const struct apply_run *run, long long ms)
+{
+	size_t i;
+
+	for (i = 0; i < run->n; i++) {
+		const struct apply_object *ob = &run->objs[i];
+
+		if (ob->health == APPLY_HEALTH_NONE ||
+		    (ob->health == APPLY_HEALTH_READY && !apply_is_workload(ob->group, ob->kind)))
+			continue;
+		printf("%-12s %s%s%s\n", ob->health == APPLY_HEALTH_READY ? "ready" : "not ready",
+		       ob->id, ob->health_message ? ": " : "",
+		       ob->health_message ? ob->health_message : "");
+	}
+	printf("wait: %zu ready, %zu not ready%s (%lld ms)\n", run->nready, run->nnot_ready,
+	       run->wait_timed_out ? ", timed out" : "", ms);
+}
+
 static int parse_args(struct apply_cmd *a, int argc, char **argv)
 {
 	enum {
 		O_KUBECONFIG = 256, O_CONTEXT, O_APPLYSET, O_PRUNE, O_DRY, O_FORCE, O_CONC, O_FORMAT,
 		O_GITDIR, O_REV, O_CW, O_FOREIGN, O_FM, O_TIMEOUT, O_SCHEMA, O_KV, O_INCLUSTER,
-		O_NOLINT,
+		O_NOLINT, O_WAIT, O_WAIT_TIMEOUT,
 	};
 	static const struct option opts[] = {
 		{ "kubeconfig", required_argument, NULL, O_KUBECONFIG },
@@ -516,10 +548,12 @@ static int parse_args(struct apply_cmd *a, int argc, char **argv)
 		{ "kube-version", required_argument, NULL, O_KV },
 		{ "in-cluster", no_argument, NULL, O_INCLUSTER },
 		{ "no-lint", no_argument, NULL, O_NOLINT },
+		{ "wait", no_argument, NULL, O_WAIT },
+		{ "wait-timeout", required_argument, NULL, O_WAIT_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	int c, have_wait_timeout = 0;
 	char *end;
 
 	optind = 0;	/* glibc: start afresh, also for the next job of --serve */
@@ -557,6 +591,15 @@ static int parse_args(struct apply_cmd *a, int argc, char **argv)
 		case O_KV: a->kube_version = optarg; break;
 		case O_INCLUSTER: a->in_cluster = 1; break;
 		case O_NOLINT: a->no_lint = 1; break;
+		case O_WAIT: a->wait = 1; break;
+		case O_WAIT_TIMEOUT:
+			a->wait_timeout_s = (int)strtol(optarg, &end, 10);
+			if (*end || a->wait_timeout_s < 1 || a->wait_timeout_s > 86400) {
+				fprintf(stderr, "tidegate: --wait-timeout wants 1..86400 seconds\n");
+				return -1;
+			}
+			have_wait_timeout = 1;
+			break;
 		case 'h': usage(stdout, a->diff); return 1;
 		default:
 			fprintf(stderr, "tidegate: unknown or incomplete option '%s'\n", argv[optind - 1]);
@@ -569,6 +612,14 @@ static int parse_args(struct apply_cmd *a, int argc, char **argv)
 	}
 	if (!a->git_dir != !a->rev) {
 		fprintf(stderr, "tidegate: --git-dir and --rev go together\n");
+		return -1;
+	}
+	if (a->wait && (a->dry_run || a->diff)) {
+		fprintf(stderr, "tidegate: --wait does not go with a dry run or diff\n");
+		return -1;
+	}
+	if (have_wait_timeout && !a->wait) {
+		fprintf(stderr, "tidegate: --wait-timeout goes with --wait\n");
 		return -1;
 	}
 	if (a->prune && !a->applyset) {
@@ -690,25 +741,27 @@ static int run_apply(int argc, char **argv, int diff, struct warm *warm, struct 
 	struct kube_client *client = NULL;
 	struct discovery *disco = NULL;
 	long long start = monotonic_ms(), deadline;
-	int r, i, ret = 2, json, own_client = !warm;
+	int r, i, ret = 2, json, own_client = !warm, waited = 0;
 	const char *fatal = NULL;
 
 	memset(&a, 0, sizeof(a));
 	a.diff = diff;
 	a.format = "text";
 	a.timeout_s = DEFAULT_TIMEOUT_S;
+	a.wait_timeout_s = DEFAULT_WAIT_TIMEOUT_S;
 	r = parse_args(&a, argc, argv);
 	if (r) {
 		if (r < 0)
 			usage(stderr, diff);
 		if (json_out)
-			json_result(json_out, &a, NULL, &fs, 0, "bad arguments");
+			json_result(json_out, &a, NULL, 0, &fs, 0, "bad arguments");
 		return r < 0 ? 2 : 0;
 	}
 	if (json_out)
 		a.format = "json";	/* the answer to tidegated is always JSON */
 	json = !strcmp(a.format, "json");
-	deadline = start + (long long)a.timeout_s * 1000;
+	/* the wait has a time of its own, after the apply's */
+	deadline = start + ((long long)a.timeout_s + (a.wait ? a.wait_timeout_s : 0)) * 1000;
 
 	lo.schema_dir = a.schema_dir;
 	lo.kube_version = a.kube_version;
@@ -779,13 +832,22 @@ static int run_apply(int argc, char **argv, int diff, struct warm *warm, struct 
 	}
 	if (!json)
 		print_text(&a, &run, monotonic_ms() - start);
+	if (a.wait && !fatal && !ret) {
+		long long wstart = monotonic_ms();
+
+		waited = 1;
+		if (apply_wait(&run, client, a.wait_timeout_s * 1000, deadline))
+			ret = 1;
+		if (!json)
+			print_health(&run, monotonic_ms() - wstart);
+	}
 out:
 	if (json_out) {
-		json_result(json_out, &a, &run, &fs, monotonic_ms() - start, fatal);
+		json_result(json_out, &a, &run, waited, &fs, monotonic_ms() - start, fatal);
 	} else if (json) {
 		struct buf out = BUF_INIT(BUF_NOCAP);
 
-		json_result(&out, &a, &run, &fs, monotonic_ms() - start, fatal);
+		json_result(&out, &a, &run, waited, &fs, monotonic_ms() - start, fatal);
 		fwrite(out.data, 1, out.len, stdout);
 		buf_release(&out);
 	} else if (fatal && ret == 2) {

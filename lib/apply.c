@@ -146,6 +146,7 @@ static void object_release(struct apply_object *ob)
 	free(ob->uid);
 	free(ob->message);
 	free(ob->diff);
+	free(ob->health_message);
 }
 
 void apply_run_release(struct apply_run *run)
@@ -1568,4 +1569,236 @@ out:
 	applyset_release(&x.set);
 	apply_cache_free(x.live);
 	return ret;
+}
+
+/* ------------------------------------------------------ workload health */
+
+#define WAIT_POLL_MS 1000
+
+/* An integer field of o, or dflt when it is missing or not a number. */
+static long long jint(const cJSON *o, const char *key, long long dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) ? (long long)v->valuedouble : dflt;
+}
+
+static const cJSON *jget(const cJSON *o, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, key);
+}
+
+/* The controller has not yet seen the newest spec: anything else in status is stale. */
+static int behind_generation(const cJSON *live, char **why)
+{
+	long long gen = jint(jget(live, "metadata"), "generation", 0);
+	long long seen = jint(jget(live, "status"), "observedGeneration", 0);
+
+	if (seen >= gen)
+		return 0;
+	*why = xstrfmt("waiting for the controller to observe generation %lld", gen);
+	return 1;
+}
+
+/* The message of a Deployment's Progressing=False/ProgressDeadlineExceeded, or NULL. */
+static const char *deadline_exceeded(const cJSON *status)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, jget(status, "conditions")) {
+		const char *type = jstr(c, "type"), *st = jstr(c, "status"), *reason = jstr(c, "reason");
+
+		if (type && st && reason && !strcmp(type, "Progressing") && !strcmp(st, "False") &&
+		    !strcmp(reason, "ProgressDeadlineExceeded"))
+			return jstr(c, "message") ? jstr(c, "message") : "";
+	}
+	return NULL;
+}
+
+static int deployment_health(const cJSON *live, char **why)
+{
+	const cJSON *status = jget(live, "status");
+	long long want = jint(jget(live, "spec"), "replicas", 1);
+	long long updated = jint(status, "updatedReplicas", 0);
+	long long avail = jint(status, "availableReplicas", 0);
+	long long total = jint(status, "replicas", 0);
+	const char *dl;
+
+	if (behind_generation(live, why))
+		return 0;
+	if ((dl = deadline_exceeded(status))) {
+		*why = *dl ? xstrfmt("progress deadline exceeded: %s", dl)
+			   : xstrdup("progress deadline exceeded");
+		return -1;
+	}
+	if (updated != want)
+		*why = xstrfmt("%lld/%lld updated", updated, want);
+	else if (total != want)
+		*why = xstrfmt("%lld old replica(s) pending termination", total - updated);
+	else if (avail < want)
+		*why = xstrfmt("%lld/%lld available", avail, want);
+	else
+		return 1;
+	return 0;
+}
+
+static int statefulset_health(const cJSON *live, char **why)
+{
+	const cJSON *spec = jget(live, "spec"), *status = jget(live, "status");
+	const char *strategy = jstr(jget(spec, "updateStrategy"), "type");
+	long long want = jint(spec, "replicas", 1);
+	long long ready = jint(status, "readyReplicas", 0);
+	long long updated = jint(status, "updatedReplicas", 0);
+
+	if (behind_generation(live, why))
+		return 0;
+	if (ready != want)
+		*why = xstrfmt("%lld/%lld ready", ready, want);
+	else if ((!strategy || !strcmp(strategy, "RollingUpdate")) && updated != want)
+		*why = xstrfmt("%lld/%lld updated", updated, want);
+	else
+		return 1;
+	return 0;
+}
+
+static int daemonset_health(const cJSON *live, char **why)
+{
+	const cJSON *status = jget(live, "status");
+	long long want = jint(status, "desiredNumberScheduled", 0);
+	long long ready = jint(status, "numberReady", 0);
+	long long updated = jint(status, "updatedNumberScheduled", 0);
+
+	if (behind_generation(live, why))
+		return 0;
+	if (updated != want)
+		*why = xstrfmt("%lld/%lld updated", updated, want);
+	else if (ready != want)
+		*why = xstrfmt("%lld/%lld ready", ready, want);
+	else
+		return 1;
+	return 0;
+}
+
+int apply_is_workload(const char *group, const char *kind)
+{
+	return !strcmp(group, "apps") && (!strcmp(kind, "Deployment") ||
+					  !strcmp(kind, "StatefulSet") || !strcmp(kind, "DaemonSet"));
+}
+
+int apply_health(const char *group, const char *kind, const cJSON *live, char **why)
+{
+	*why = NULL;
+	if (!apply_is_workload(group, kind))
+		return 1;
+	if (!strcmp(kind, "Deployment"))
+		return deployment_health(live, why);
+	if (!strcmp(kind, "StatefulSet"))
+		return statefulset_health(live, why);
+	return daemonset_health(live, why);
+}
+
+static void set_health(struct apply_object *ob, enum apply_health h, char *why)
+{
+	ob->health = h;
+	free(ob->health_message);
+	ob->health_message = why;
+}
+
+/*
+ * Reads the workloads still waited for (run->objs[idx[0..n)]) in one
+ * batch; leaves in idx those to read again and returns their count.
+ */
+static size_t wait_round(struct apply_run *run, struct kube_client *c, size_t *idx, size_t n)
+{
+	struct kube_request **reqs = xcalloc(n ? n : 1, sizeof(*reqs));
+	size_t k, pending = 0;
+
+	for (k = 0; k < n; k++) {
+		char *path = object_path(&run->objs[idx[k]], NULL);
+
+		reqs[k] = kube_request_new("GET", path);
+		free(path);
+	}
+	kube_client_run(c, reqs, n);
+	for (k = 0; k < n; k++) {
+		struct apply_object *ob = &run->objs[idx[k]];
+		struct kube_request *r = reqs[k];
+		char *why = NULL;
+		int h;
+
+		if (r->status == 200) {
+			cJSON *doc = cJSON_ParseWithLength(r->resp.data, r->resp.len);
+
+			h = doc ? apply_health(ob->group, ob->kind, doc, &why) : 0;
+			if (!doc)
+				why = xstrdup("the server's answer is not JSON");
+			cJSON_Delete(doc);
+		} else {
+			/* gone, forbidden, no answer: worth another look until the timeout */
+			h = 0;
+			why = r->status == 404 ? xstrdup("not found")
+			      : r->status ? kube_request_message(r)
+			      : xstrfmt("no answer from the server: %s", r->error ? r->error : "unknown");
+		}
+		set_health(ob, h > 0 ? APPLY_HEALTH_READY : APPLY_HEALTH_NOT_READY, why);
+		if (!h)
+			idx[pending++] = idx[k];	/* a failed one is not read again */
+		kube_request_free(r);
+	}
+	free(reqs);
+	return pending;
+}
+
+size_t apply_wait(struct apply_run *run, struct kube_client *c, int timeout_ms,
+		  long long deadline_ms)
+{
+	long long start = monotonic_ms(), limit = start + timeout_ms, now;
+	size_t *idx = xcalloc(run->n + 1, sizeof(*idx)), n = 0, i;
+
+	if (deadline_ms && deadline_ms < limit)
+		limit = deadline_ms;
+	run->wait_timed_out = 0;
+	for (i = 0; i < run->n; i++) {
+		struct apply_object *ob = &run->objs[i];
+
+		set_health(ob, APPLY_HEALTH_NONE, NULL);
+		if (ob->pruning || (ob->result != APPLY_CREATED && ob->result != APPLY_CONFIGURED &&
+				    ob->result != APPLY_UNCHANGED))
+			continue;
+		if (!apply_is_workload(ob->group, ob->kind)) {
+			ob->health = APPLY_HEALTH_READY;
+			continue;
+		}
+		set_health(ob, APPLY_HEALTH_NOT_READY, xstrdup("not checked"));
+		idx[n++] = i;
+	}
+	for (;;) {
+		n = n ? wait_round(run, c, idx, n) : 0;
+		if (!n)
+			break;
+		now = monotonic_ms();
+		if (now >= limit) {
+			run->wait_timed_out = 1;
+			break;
+		}
+		usleep((useconds_t)(limit - now < WAIT_POLL_MS ? limit - now : WAIT_POLL_MS) * 1000);
+	}
+	for (i = 0; i < n; i++) {
+		struct apply_object *ob = &run->objs[idx[i]];
+
+		set_health(ob, APPLY_HEALTH_NOT_READY,
+			   xstrfmt("timed out after %llds: %s", (limit - start + 500) / 1000,
+				   ob->health_message));
+	}
+	run->nready = run->nnot_ready = 0;
+	for (i = 0; i < run->n; i++) {
+		struct apply_object *ob = &run->objs[i];
+
+		if (ob->health == APPLY_HEALTH_READY)
+			run->nready++;
+		else if (ob->health == APPLY_HEALTH_NOT_READY)
+			run->nnot_ready++;
+	}
+	free(idx);
+	return run->nnot_ready;
 }

@@ -22,6 +22,9 @@
  * nothing: its resourceVersion is not newer than the cluster's revision
  * taken just before the stage) or failed with the server's message; a
  * field-manager conflict names the manager and the fields.
+ *
+ * After a run, apply_wait() can wait for the workloads it applied to be
+ * ready (`tidegate apply --wait`): each object then has a health.
  */
 #ifndef TIDEGATE_APPLY_H
 #define TIDEGATE_APPLY_H
@@ -47,6 +50,12 @@ enum apply_result {
 /* "created", "configured", ... */
 const char *apply_result_name(enum apply_result r);
 
+enum apply_health {
+	APPLY_HEALTH_NONE = 0,	/* not waited for (no --wait, or not applied) */
+	APPLY_HEALTH_READY,
+	APPLY_HEALTH_NOT_READY,	/* health_message says why */
+};
+
 struct apply_object {
 	char *group, *version, *kind, *namespace, *name;
 	char *id;		/* "Kind/ns/name" or "Kind/name" */
@@ -61,6 +70,8 @@ struct apply_object {
 	enum apply_result result;
 	char *message;		/* why it failed or was skipped; notes */
 	char *diff;		/* diff mode: the changed fields, one per line */
+	enum apply_health health;
+	char *health_message;	/* why it is not ready ("0/1 available"), or NULL */
 };
 
 struct apply_run {
@@ -68,8 +79,10 @@ struct apply_run {
 	size_t n, alloc;
 	size_t counts[APPLY_NRESULTS];
 	int unreachable;	/* some request got no answer from the server */
+	size_t nready, nnot_ready;	/* apply_wait(): objects of each health */
+	int wait_timed_out;		/* apply_wait() stopped at its timeout */
 };
-#define APPLY_RUN_INIT { NULL, 0, 0, { 0 }, 0 }
+#define APPLY_RUN_INIT { NULL, 0, 0, { 0 }, 0, 0, 0, 0 }
 
 struct apply_options {
 	const char *field_manager;	/* default "tidegate" */
@@ -107,6 +120,32 @@ int apply_execute(struct apply_run *run, struct kube_client *c, struct discovery
 		  const struct apply_options *o);
 
 void apply_run_release(struct apply_run *run);
+
+/*
+ * Waits for the objects the run applied (created, configured or
+ * unchanged; not pruned or failed) to be ready, reading the workloads
+ * (Deployments, StatefulSets, DaemonSets) every second, all of one
+ * round in one batch, the first round at once; every other kind is
+ * ready as applied. Stops at timeout_ms, or at deadline_ms (a
+ * monotonic_ms() time, 0 for none) when that comes first, and at once
+ * for a workload that failed for good (a Deployment past its progress
+ * deadline). Sets each object's health and health_message, and
+ * run->nready, run->nnot_ready and run->wait_timed_out. Returns the
+ * number of objects not ready.
+ */
+size_t apply_wait(struct apply_run *run, struct kube_client *c, int timeout_ms,
+		  long long deadline_ms);
+
+/*
+ * The health of a workload as read from the server (live): 1 ready; 0
+ * not yet, -1 failed and not worth waiting for, both with *why set to
+ * a message the caller frees. Kinds other than apps/v1 Deployment,
+ * StatefulSet and DaemonSet are always ready.
+ */
+int apply_health(const char *group, const char *kind, const struct cJSON *live, char **why);
+
+/* Whether apply_wait() reads objects of this kind (apps Deployment, StatefulSet, DaemonSet). */
+int apply_is_workload(const char *group, const char *kind);
 
 /*
  * What a long-lived caller (`tidegate apply --serve`) remembers between
