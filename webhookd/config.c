@@ -12,6 +12,9 @@
 #include <string.h>
 #include <strings.h>
 
+/* How long an app with `wait: true` waits for its workloads, by default (seconds). */
+#define DEFAULT_WAIT_TIMEOUT_S 300
+
 static const char *const provider_names[PROV__COUNT] = {
 	"github", "gitlab", "gitea", "bitbucket", "generic",
 };
@@ -374,12 +377,13 @@ static int load_app(struct cfgctx *x, const struct ynode *n, size_t i, struct co
 {
 	static const char *const known[] = {
 		"name", "repo", "repo_name", "branch", "path", "cluster", "namespace", "prune",
-		"tags", "token_file", "token_user", "ssh_key", "status", NULL,
+		"tags", "token_file", "token_user", "ssh_key", "status", "wait", "wait_timeout", NULL,
 	};
 	struct app_conf *a = &c->apps[i];
 	struct buf key = BUF_INIT(16384);
 	char prefix[64];
 	char *cluster = NULL;
+	long long wait_s = DEFAULT_WAIT_TIMEOUT_S;
 	size_t j;
 
 	snprintf(prefix, sizeof(prefix), "apps[%zu].", i);
@@ -393,6 +397,8 @@ static int load_app(struct cfgctx *x, const struct ynode *n, size_t i, struct co
 	    get_str(x, n, "namespace", prefix, &a->namespace, 0) < 0 ||
 	    get_bool(x, n, "prune", prefix, &a->prune) < 0 ||
 	    get_bool(x, n, "tags", prefix, &a->tags) < 0 ||
+	    get_bool(x, n, "wait", prefix, &a->wait) < 0 ||
+	    get_int(x, n, "wait_timeout", prefix, 1, 86400, &wait_s) < 0 ||
 	    get_str(x, n, "token_file", prefix, &a->token_file, 0) < 0 ||
 	    get_str(x, n, "token_user", prefix, &a->token_user, 0) < 0 ||
 	    get_str(x, n, "ssh_key", prefix, &a->ssh_key, 0) < 0 ||
@@ -400,6 +406,7 @@ static int load_app(struct cfgctx *x, const struct ynode *n, size_t i, struct co
 		free(cluster);
 		return -1;
 	}
+	a->wait_timeout_ms = (int)wait_s * 1000;
 	set_field(x, "%sname", prefix);
 	if (!valid_name(a->name)) {
 		free(cluster);

@@ -64,6 +64,8 @@ struct app_conf {
 	struct cluster_conf *cluster;	/* points into config.clusters */
 	char *namespace;
 	int prune;
+	int wait;			/* the sync waits for the workloads to be ready */
+	int wait_timeout_ms;		/* for at most this long (after sync_timeout) */
 	int tags;			/* follow tag pushes too */
 	char *token_file;		/* https fetch token */
 	char *token_user;		/* user name sent with the token (x-access-token) */

@@ -961,6 +961,7 @@ static void step_run(struct app_rt *a)
 	}
 	case STEP_APPLY: {
 		const char *argv[32];
+		char wait_s[16];
 		size_t n = 0;
 
 		argv[n++] = cfg->tidegate;
@@ -990,13 +991,43 @@ static void step_run(struct app_rt *a)
 		}
 		if (c->prune)
 			argv[n++] = "--prune";
+		if (c->wait) {
+			snprintf(wait_s, sizeof(wait_s), "%d", c->wait_timeout_ms / 1000);
+			argv[n++] = "--wait";
+			argv[n++] = "--wait-timeout";
+			argv[n++] = wait_s;
+		}
 		argv[n++] = c->path[0] ? c->path : ".";
 		argv[n] = NULL;
-		run(a, (const char *const *)argv, cfg->sync_timeout_ms, 0);
+		/* the apply waits after it has applied: its deadline grows by the wait */
+		run(a, (const char *const *)argv,
+		    cfg->sync_timeout_ms + (c->wait ? c->wait_timeout_ms : 0), 0);
 		break;
 	}
 	default:
 		break;
+	}
+}
+
+/*
+ * Everything was applied but a workload is not ready (`--wait`): the
+ * first such object and why, into msg; msg untouched when there is none.
+ */
+static void not_ready_message(const cJSON *objects, char *msg, size_t msglen)
+{
+	const cJSON *obj;
+
+	cJSON_ArrayForEach(obj, objects) {
+		const char *h = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "health"));
+		const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "id"));
+		const char *why = cJSON_GetStringValue(
+			cJSON_GetObjectItemCaseSensitive(obj, "health_message"));
+
+		if (h && !strcmp(h, "not ready")) {
+			snprintf(msg, msglen, "applied; not ready: %s: %s", id ? id : "?",
+				 why && *why ? why : "not ready");
+			return;
+		}
 	}
 }
 
@@ -1043,6 +1074,8 @@ static void read_apply_result(const struct child_result *res, struct outcome *o,
 				break;
 			}
 		}
+		if (!msg[0])
+			not_ready_message(objects, msg, msglen);
 		if (!msg[0]) {
 			char line[300];
 
