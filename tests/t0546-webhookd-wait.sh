@@ -17,7 +17,7 @@ REPO=$TEST_DIR/repo.git
 WH_TIDEGATE=$(command -v tidegate)
 # A sync_timeout shorter than the wait: the wait's own time is added to it.
 wh_config conf.yaml "  - {name: api, repo: $REPO, branch: main, path: k8s, cluster: one, namespace: waits, wait: true, wait_timeout: 4}" \
-	"limits: {sync_timeout: 3, apply_retries: 0}"
+	"limits: {sync_timeout: 3, apply_retries: 3, apply_retry_delay: 1}"
 sed -i -e "s|kubeconfig: $TEST_DIR/one.kubeconfig|kubeconfig: $KC|" conf.yaml
 
 cp "$(command -v tidegate-post-receive)" repo.git/hooks/post-receive
@@ -65,7 +65,12 @@ test_expect_success 'a Deployment that never becomes available: the sync fails, 
 		.counts.created == 1 and .counts.failed == 0" state/apps/api.json &&
 	grep "$(cat head)" state/audit.log >audit &&
 	test_grep "\"message\":\"applied; not ready: Deployment/waits/api: timed out after 4s" audit &&
-	kc get deployment -n waits api
+	kc get deployment -n waits api &&
+	# applied but not ready is final: no retry (apply_retry_delay is 1 s)
+	sleep 3 &&
+	curl -sf http://127.0.0.1:$WH_PORT/metrics >m1 &&
+	! grep "tidegated_sync_retries_total{app=\"api\"} [1-9]" m1 &&
+	test "$(grep -c "$(cat head)" state/audit.log)" = 1
 '
 
 test_expect_success 'the same Deployment with no replicas: the sync succeeds' '
@@ -79,7 +84,9 @@ test_expect_success 'the same Deployment with no replicas: the sync succeeds' '
 test_expect_success 'the metrics count one failed and one successful sync' '
 	curl -sf http://127.0.0.1:$WH_PORT/metrics >m &&
 	test_grep "tidegated_syncs_total{app=\"api\",result=\"failed\"} 1" m &&
-	test_grep "tidegated_syncs_total{app=\"api\",result=\"success\"} 1" m
+	test_grep "tidegated_syncs_total{app=\"api\",result=\"success\"} 1" m &&
+	# applied but not ready is final: a retry would apply the same again
+	! grep "tidegated_sync_retries_total{app=\"api\"} [1-9]" m
 '
 
 test_done

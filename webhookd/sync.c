@@ -330,7 +330,8 @@ static void add_field(struct buf *b, const char *key, const char *val, int first
 
 struct outcome {
 	int ok;
-	int final;		/* trying again cannot help (the commit does not lint) */
+	int final;		/* trying again cannot help (the commit does not lint, or
+				 * it was applied and a workload is not ready) */
 	const char *message;
 	long long counts[5];	/* created, configured, unchanged, pruned, failed */
 	int have_counts;
@@ -1074,8 +1075,12 @@ static void read_apply_result(const struct child_result *res, struct outcome *o,
 				break;
 			}
 		}
-		if (!msg[0])
+		if (!msg[0]) {
 			not_ready_message(objects, msg, msglen);
+			/* all of it applied: applying it again makes nothing readier */
+			if (msg[0])
+				o->final = 1;
+		}
 		if (!msg[0]) {
 			char line[300];
 
