@@ -1631,11 +1631,12 @@ static int deployment_health(const cJSON *live, char **why)
 			   : xstrdup("progress deadline exceeded");
 		return -1;
 	}
-	if (updated != want)
+	/* as `kubectl rollout status` reads it */
+	if (updated < want)
 		*why = xstrfmt("%lld/%lld updated", updated, want);
-	else if (total != want)
+	else if (total > updated)
 		*why = xstrfmt("%lld old replica(s) pending termination", total - updated);
-	else if (avail < want)
+	else if (avail < updated)
 		*why = xstrfmt("%lld/%lld available", avail, want);
 	else
 		return 1;
@@ -1652,9 +1653,9 @@ static int statefulset_health(const cJSON *live, char **why)
 
 	if (behind_generation(live, why))
 		return 0;
-	if (ready != want)
+	if (ready < want)
 		*why = xstrfmt("%lld/%lld ready", ready, want);
-	else if ((!strategy || !strcmp(strategy, "RollingUpdate")) && updated != want)
+	else if ((!strategy || !strcmp(strategy, "RollingUpdate")) && updated < want)
 		*why = xstrfmt("%lld/%lld updated", updated, want);
 	else
 		return 1;
@@ -1670,9 +1671,9 @@ static int daemonset_health(const cJSON *live, char **why)
 
 	if (behind_generation(live, why))
 		return 0;
-	if (updated != want)
+	if (updated < want)
 		*why = xstrfmt("%lld/%lld updated", updated, want);
-	else if (ready != want)
+	else if (ready < want)
 		*why = xstrfmt("%lld/%lld ready", ready, want);
 	else
 		return 1;
