@@ -20,7 +20,23 @@ test_wait_for "curl -s -o /dev/null http://127.0.0.1:$STUB_PORT/" 10
 wh_config conf.yaml "  - {name: web, repo: $REPO, branch: main, path: k8s, cluster: one,
      status: {provider: github, api_url: 'http://127.0.0.1:$STUB_PORT', repo: octo-org/deploy, token_file: $TEST_DIR/status.token}}
   - {name: lab, repo: $REPO, branch: main, path: k8s, cluster: one,
-     status: {provider: gitlab, api_url: 'http://127.0.0.1:$STUB_PORT/', repo: platform/deploy, token_file: $TEST_DIR/status.token}}"
+     status: {provider: gitlab, api_url: 'http://127.0.0.1:$STUB_PORT/', repo: platform/deploy, token_file: $TEST_DIR/status.token}}
+  - {name: bb, repo: $REPO, branch: main, path: k8s, cluster: one,
+     status: {target_url: 'https://ops.example/tidegate/bb', provider: bitbucket,
+              api_url: 'http://127.0.0.1:$STUB_PORT', repo: acme-ws/deploy, token_file: $TEST_DIR/status.token}}"
+sed -i "s|repo: octo-org/deploy,|repo: octo-org/deploy, target_url: 'https://ops.example/tidegate/web',|" conf.yaml
+
+test_expect_success 'Bitbucket statuses need a target_url (Bitbucket refuses one without a link)' '
+	tidegated -n -c conf.yaml &&
+	sed "s|target_url: .https://ops.example/tidegate/bb., ||" conf.yaml >nourl.yaml &&
+	! grep -q "tidegate/bb" nourl.yaml &&
+	tidegated -n -c nourl.yaml 2>err; test $? = 1 &&
+	test_grep "apps\[2\].status.target_url" err &&
+	sed "s|https://ops.example/tidegate/bb|ops.example|" conf.yaml >badurl.yaml &&
+	tidegated -n -c badurl.yaml 2>err; test $? = 1 &&
+	test_grep "must be an http(s) URL" err
+'
+
 wh_start conf.yaml || exit 1
 
 test_expect_success 'a sync reports pending, then success, to the GitHub statuses API' '
@@ -31,7 +47,8 @@ test_expect_success 'a sync reports pending, then success, to the GitHub statuse
 	head -1 gh | grep -q "\\\\\"state\\\\\":\\\\\"pending\\\\\"" &&
 	tail -1 gh | grep -q "\\\\\"state\\\\\":\\\\\"success\\\\\"" &&
 	grep -q "tidegate/web" gh &&
-	grep -q "\"authorization\": \"Bearer ghp_statustoken\"" gh
+	grep -q "\"authorization\": \"Bearer ghp_statustoken\"" gh &&
+	grep -q "target_url.*https://ops.example/tidegate/web" gh
 '
 
 test_expect_success 'GitLab gets its own API shape (query parameters, PRIVATE-TOKEN)' '
@@ -41,11 +58,21 @@ test_expect_success 'GitLab gets its own API shape (query parameters, PRIVATE-TO
 	grep -q "\"private_token\": \"ghp_statustoken\"" record
 '
 
+test_expect_success 'Bitbucket Cloud gets a build status: key, INPROGRESS then SUCCESSFUL, its link' '
+	test_wait_for "test \$(grep -c /2.0/repositories/acme-ws/deploy/commit/$C/statuses/build record) = 2" 20 &&
+	grep "/2.0/repositories/acme-ws/deploy/commit/$C/statuses/build" record >bb &&
+	head -1 bb | jq -r .body | jq -e ".state == \"INPROGRESS\" and .key == \"tidegate/bb\" and
+		.name == \"tidegate/bb\" and .url == \"https://ops.example/tidegate/bb\"" &&
+	tail -1 bb | jq -r .body | jq -e ".state == \"SUCCESSFUL\" and (.description | test(\"applied to one\"))" &&
+	head -1 bb | jq -e ".authorization == \"Bearer ghp_statustoken\""
+'
+
 test_expect_success 'a failed sync reports failure' '
 	wh_stop && : >record &&
 	wh_start conf.yaml FAKE_APPLY_EXIT=1 &&
 	test "$(wh_generic ev.json st-2)" = 202 &&
-	test_wait_for "grep -q \"statuses/$C.*failure\" record" 20
+	test_wait_for "grep -q \"statuses/$C.*failure\" record" 20 &&
+	test_wait_for "grep -q \"statuses/build.*FAILED\" record" 20
 '
 
 test_expect_success 'the token never reaches the log' '

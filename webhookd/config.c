@@ -339,7 +339,9 @@ static int valid_name(const char *s)
 static int load_status(struct cfgctx *x, const struct ynode *n, const char *app_prefix,
 		       struct app_conf *a)
 {
-	static const char *const known[] = { "provider", "api_url", "repo", "token_file", NULL };
+	static const char *const known[] = {
+		"provider", "api_url", "repo", "token_file", "target_url", NULL,
+	};
 	struct status_conf *st;
 	char prefix[96], *prov = NULL;
 
@@ -352,19 +354,27 @@ static int load_status(struct cfgctx *x, const struct ynode *n, const char *app_
 		return -1;
 	if (provider_parse_name(prov, &st->provider) < 0 ||
 	    (st->provider != PROV_GITHUB && st->provider != PROV_GITLAB &&
-	     st->provider != PROV_GITEA)) {
+	     st->provider != PROV_GITEA && st->provider != PROV_BITBUCKET)) {
 		cfg_error(x, ynode_get(n, "provider"), "'%s' takes no commit statuses "
-			  "(github, gitlab, gitea)", prov);
+			  "(github, gitlab, gitea, bitbucket)", prov);
 		free(prov);
 		return -1;
 	}
 	free(prov);
-	if (get_str(x, n, "api_url", prefix, &st->api_url, st->provider != PROV_GITHUB) < 0 ||
+	if (get_str(x, n, "api_url", prefix, &st->api_url,
+		    st->provider != PROV_GITHUB && st->provider != PROV_BITBUCKET) < 0 ||
 	    get_str(x, n, "repo", prefix, &st->repo, 1) < 0 ||
-	    get_str(x, n, "token_file", prefix, &st->token_file, 1) < 0)
+	    get_str(x, n, "token_file", prefix, &st->token_file, 1) < 0 ||
+	    /* Bitbucket refuses a build status without a valid link */
+	    get_str(x, n, "target_url", prefix, &st->target_url,
+		    st->provider == PROV_BITBUCKET) < 0)
 		return -1;
+	if (st->target_url && strncmp(st->target_url, "https://", 8) &&
+	    strncmp(st->target_url, "http://", 7))
+		return cfg_error(x, ynode_get(n, "target_url"), "must be an http(s) URL");
 	if (!st->api_url)
-		st->api_url = xstrdup("https://api.github.com");
+		st->api_url = xstrdup(st->provider == PROV_BITBUCKET ? "https://api.bitbucket.org"
+								      : "https://api.github.com");
 	while (*st->api_url && st->api_url[strlen(st->api_url) - 1] == '/')
 		st->api_url[strlen(st->api_url) - 1] = '\0';
 	set_field(x, "%sapi_url", prefix);
@@ -668,6 +678,7 @@ void config_release(struct config *c)
 			free(a->status->api_url);
 			free(a->status->repo);
 			free(a->status->token_file);
+			free(a->status->target_url);
 			free(a->status);
 		}
 	}

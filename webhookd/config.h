@@ -48,10 +48,11 @@ struct cluster_conf {
 
 /* Where an app's commit statuses go (status.h). */
 struct status_conf {
-	enum provider provider;		/* github, gitlab or gitea */
+	enum provider provider;		/* github, gitlab, gitea or bitbucket (Cloud) */
 	char *api_url;			/* https://api.github.com, https://gitlab.example.com */
-	char *repo;			/* owner/name (GitLab: the project path) */
+	char *repo;			/* owner/name (GitLab: the project path; Bitbucket: workspace/slug) */
 	char *token_file;
+	char *target_url;		/* the status's link, or NULL (Bitbucket requires one) */
 };
 
 struct app_conf {

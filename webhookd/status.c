@@ -247,6 +247,9 @@ size_t status_in_flight(const struct status_reporter *s)
 
 static const char *state_word(enum provider p, enum commit_state st)
 {
+	if (p == PROV_BITBUCKET)
+		return st == STATE_PENDING ? "INPROGRESS" : st == STATE_SUCCESS ? "SUCCESSFUL"
+									: "FAILED";
 	switch (st) {
 	case STATE_PENDING:
 		return p == PROV_GITLAB ? "running" : "pending";
@@ -303,12 +306,23 @@ void status_post(struct status_reporter *s, const struct status_conf *conf, cons
 
 		buf_addf(&url, "%s/api/v4/projects/%s/statuses/%s?state=%s&name=%s&description=%s",
 			 conf->api_url, proj, sha, state_word(conf->provider, state), name, d);
+		if (conf->target_url) {
+			char *t = escape(easy, conf->target_url);
+
+			buf_addf(&url, "&target_url=%s", t);
+			free(t);
+		}
 		free(proj);
 		free(name);
 		free(d);
 		buf_addstr(&auth, "PRIVATE-TOKEN: ");
 		break;
 	}
+	case PROV_BITBUCKET:
+		buf_addf(&url, "%s/2.0/repositories/%s/commit/%s/statuses/build", conf->api_url,
+			 conf->repo, sha);
+		buf_addstr(&auth, "Authorization: Bearer ");
+		break;
 	case PROV_GITEA:
 		buf_addf(&url, "%s/api/v1/repos/%s/statuses/%s", conf->api_url, conf->repo, sha);
 		buf_addstr(&auth, "Authorization: token ");
@@ -320,13 +334,30 @@ void status_post(struct status_reporter *s, const struct status_conf *conf, cons
 	}
 	buf_add(&auth, tok.data, tok.len);
 	secret_release(&tok);
-	if (conf->provider != PROV_GITLAB) {
+	if (conf->provider == PROV_BITBUCKET) {
+		/* the key names the status (a later one with the same key replaces it) */
+		buf_addstr(&body, "{\"key\":");
+		buf_add_json_str(&body, context);
+		buf_addstr(&body, ",\"state\":");
+		buf_add_json_str(&body, state_word(conf->provider, state));
+		buf_addstr(&body, ",\"name\":");
+		buf_add_json_str(&body, context);
+		buf_addstr(&body, ",\"description\":");
+		buf_add_json_str(&body, desc);
+		buf_addstr(&body, ",\"url\":");
+		buf_add_json_str(&body, conf->target_url ? conf->target_url : "");
+		buf_addstr(&body, "}");
+	} else if (conf->provider != PROV_GITLAB) {
 		buf_addstr(&body, "{\"state\":");
 		buf_add_json_str(&body, state_word(conf->provider, state));
 		buf_addstr(&body, ",\"context\":");
 		buf_add_json_str(&body, context);
 		buf_addstr(&body, ",\"description\":");
 		buf_add_json_str(&body, desc);
+		if (conf->target_url) {
+			buf_addstr(&body, ",\"target_url\":");
+			buf_add_json_str(&body, conf->target_url);
+		}
 		buf_addstr(&body, "}");
 	}
 	r->body = buf_detach(&body, NULL);

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""A recorded-exchange stub of the commit status APIs (GitHub, Gitea, GitLab),
+"""A recorded-exchange stub of the commit status APIs (GitHub, Gitea, GitLab,
+Bitbucket Cloud's build statuses),
 for tidegated's tests: it answers every POST with the 201 and JSON body the
 real API documents, and appends each request (method, path, the headers that
 matter, body) as one JSON line to the record file.
