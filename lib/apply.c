@@ -1680,10 +1680,103 @@ static int daemonset_health(const cJSON *live, char **why)
 	return 0;
 }
 
+/* The condition of this type in status.conditions, or NULL. */
+static const cJSON *condition(const cJSON *status, const char *type)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, jget(status, "conditions")) {
+		const char *t = jstr(c, "type");
+
+		if (t && !strcmp(t, type))
+			return c;
+	}
+	return NULL;
+}
+
+static int condition_true(const cJSON *c)
+{
+	return c && jstr(c, "status") && !strcmp(jstr(c, "status"), "True");
+}
+
+/* "reason: message" of a condition, as much of it as there is. */
+static char *condition_text(const cJSON *c, const char *fallback)
+{
+	const char *reason = jstr(c, "reason"), *msg = jstr(c, "message");
+
+	if (reason && *reason && msg && *msg)
+		return xstrfmt("%s: %s", reason, msg);
+	if (msg && *msg)
+		return xstrdup(msg);
+	return xstrdup(reason && *reason ? reason : fallback);
+}
+
+/* A Job is ready once complete; failed once it has failed. */
+static int job_health(const cJSON *live, char **why)
+{
+	const cJSON *status = jget(live, "status"), *c;
+
+	if ((c = condition(status, "Failed")) && condition_true(c)) {
+		*why = condition_text(c, "failed");
+		return -1;
+	}
+	if ((c = condition(status, "Complete")) && condition_true(c))
+		return 1;
+	*why = xstrfmt("%lld/%lld completed", jint(status, "succeeded", 0),
+		       jint(jget(live, "spec"), "completions", 1));
+	return 0;
+}
+
+/*
+ * A custom resource, by the conventions its controllers share (those
+ * Flux's kstatus reads): the controller has seen the newest generation,
+ * Stalled is not True (failed), Reconciling is not True, and Ready, when
+ * there is one, is True. One with no conditions is ready once applied.
+ */
+static int custom_health(const cJSON *live, char **why)
+{
+	const cJSON *status = jget(live, "status"), *c;
+	long long gen = jint(jget(live, "metadata"), "generation", 0);
+
+	if (jget(status, "observedGeneration") && behind_generation(live, why))
+		return 0;
+	if ((c = condition(status, "Stalled")) && condition_true(c)) {
+		*why = condition_text(c, "stalled");
+		return -1;
+	}
+	if ((c = condition(status, "Reconciling")) && condition_true(c)) {
+		*why = condition_text(c, "reconciling");
+		return 0;
+	}
+	c = condition(status, "Ready");
+	if (c && !condition_true(c)) {
+		*why = condition_text(c, "not Ready");
+		return 0;
+	}
+	/* a Ready condition from before the newest spec says nothing of it */
+	if (c && jget(c, "observedGeneration") && jint(c, "observedGeneration", 0) < gen) {
+		*why = xstrfmt("waiting for the controller to observe generation %lld", gen);
+		return 0;
+	}
+	return 1;
+}
+
+/* API groups of Kubernetes itself: "", single words (apps, batch) and *.k8s.io. */
+static int builtin_group(const char *group)
+{
+	size_t n = strlen(group);
+
+	return !strchr(group, '.') || (n >= 7 && !strcmp(group + n - 7, ".k8s.io"));
+}
+
 int apply_is_workload(const char *group, const char *kind)
 {
-	return !strcmp(group, "apps") && (!strcmp(kind, "Deployment") ||
-					  !strcmp(kind, "StatefulSet") || !strcmp(kind, "DaemonSet"));
+	if (!strcmp(group, "apps"))
+		return !strcmp(kind, "Deployment") || !strcmp(kind, "StatefulSet") ||
+		       !strcmp(kind, "DaemonSet");
+	if (!strcmp(group, "batch"))
+		return !strcmp(kind, "Job");
+	return !builtin_group(group);
 }
 
 int apply_health(const char *group, const char *kind, const cJSON *live, char **why)
@@ -1691,6 +1784,10 @@ int apply_health(const char *group, const char *kind, const cJSON *live, char **
 	*why = NULL;
 	if (!apply_is_workload(group, kind))
 		return 1;
+	if (!strcmp(group, "batch"))
+		return job_health(live, why);
+	if (strcmp(group, "apps"))
+		return custom_health(live, why);
 	if (!strcmp(kind, "Deployment"))
 		return deployment_health(live, why);
 	if (!strcmp(kind, "StatefulSet"))

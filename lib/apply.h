@@ -137,14 +137,20 @@ size_t apply_wait(struct apply_run *run, struct kube_client *c, int timeout_ms,
 		  long long deadline_ms);
 
 /*
- * The health of a workload as read from the server (live): 1 ready; 0
+ * The health of an object as read from the server (live): 1 ready; 0
  * not yet, -1 failed and not worth waiting for, both with *why set to
- * a message the caller frees. Kinds other than apps/v1 Deployment,
- * StatefulSet and DaemonSet are always ready.
+ * a message the caller frees. Deployments, StatefulSets and DaemonSets
+ * as `kubectl rollout status` reads them; a Job once complete (failed
+ * when it failed); a custom resource by its status conditions (Ready,
+ * Reconciling, Stalled, observedGeneration). Other kinds are ready.
  */
 int apply_health(const char *group, const char *kind, const struct cJSON *live, char **why);
 
-/* Whether apply_wait() reads objects of this kind (apps Deployment, StatefulSet, DaemonSet). */
+/*
+ * Whether apply_wait() reads objects of this kind: apps Deployment,
+ * StatefulSet and DaemonSet, batch Job, and kinds of groups other than
+ * Kubernetes' own (custom resources).
+ */
 int apply_is_workload(const char *group, const char *kind);
 
 /*

@@ -132,4 +132,58 @@ test_expect_success 'the warm applier waits too, job by job' '
 exec 7>&-
 test_wait_for "test -e serve.rc" 10
 
+gadget_crd() {	# a CRD whose kind has a status subresource
+	cat <<-'EOF'
+	apiVersion: apiextensions.k8s.io/v1
+	kind: CustomResourceDefinition
+	metadata: {name: gadgets.waits.example}
+	spec:
+	  group: waits.example
+	  scope: Namespaced
+	  names: {plural: gadgets, singular: gadget, kind: Gadget}
+	  versions:
+	  - name: v1
+	    served: true
+	    storage: true
+	    subresources: {status: {}}
+	    schema:
+	      openAPIV3Schema:
+	        type: object
+	        x-kubernetes-preserve-unknown-fields: true
+	EOF
+}
+gadget() {	# gadget NAME: a Gadget in namespace waits
+	printf 'apiVersion: waits.example/v1\nkind: Gadget\nmetadata: {name: %s, namespace: waits}\nspec: {size: 1}\n' "$1"
+}
+set_ready() {	# set_ready NAME True|False: its controller's word, through the status subresource
+	kc patch gadgets.waits.example "$1" -n waits --subresource=status --type=merge \
+		-p "{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"$2\",\"reason\":\"Test\",\"message\":\"said so\"}]}}"
+}
+
+test_expect_success 'a custom resource with no status is ready once applied' '
+	gadget_crd >crd.yaml && gadget plain >plain.yaml &&
+	tidegate apply --format json crd.yaml >/dev/null &&
+	tidegate apply --wait --wait-timeout 20 --format json plain.yaml >plain.json &&
+	test "$(health_of plain.json Gadget/waits/plain)" = "ready|"
+'
+
+test_expect_success 'a custom resource whose Ready condition is False is waited for until True' '
+	gadget slow >slow.yaml &&
+	tidegate apply --format json slow.yaml >/dev/null &&
+	set_ready slow False &&
+	{ tidegate apply --wait --wait-timeout 30 --format json slow.yaml >slow.json; echo $? >slow.rc; } &
+	sleep 3 &&
+	! test -s slow.rc &&
+	set_ready slow True &&
+	test_wait_for "test -s slow.rc" 30 &&
+	test "$(cat slow.rc)" = 0 &&
+	test "$(health_of slow.json Gadget/waits/slow)" = "ready|"
+'
+
+test_expect_success 'one that stays not Ready times out, saying why' '
+	set_ready slow False &&
+	tidegate apply --wait --wait-timeout 2 --format json slow.yaml >slow2.json; test $? = 1 &&
+	test "$(health_of slow2.json Gadget/waits/slow)" = "not ready|timed out after 2s: Test: said so"
+'
+
 test_done
