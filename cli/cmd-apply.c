@@ -864,22 +864,6 @@ out:
 	return ret;
 }
 
-/* Writes all of data to fd. Returns 0, or -1 when it cannot. */
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * Where the job that starts at b->data[0] ends: the offset just past
  * its final NUL, or 0 when more input is needed.

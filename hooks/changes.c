@@ -62,7 +62,7 @@ int changes_save(const char *git_dir, const char *old, const char *new, const st
 	if (fd < 0)
 		goto out;
 	/* No fsync: a list lost in a crash is listed again by post-receive. */
-	if (hook_write_all(fd, b->data, b->len) < 0 || close(fd) < 0) {
+	if (write_all(fd, b->data, b->len) < 0 || close(fd) < 0) {
 		fd = -1;
 		unlink(tmp);
 		goto out;

@@ -31,23 +31,6 @@ int hook_is_gitlab(void)
 	return getenv("GL_ID") || getenv("GL_REPOSITORY");
 }
 
-int hook_write_all(int fd, const void *data, size_t n)
-{
-	const char *p = data;
-
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 void hook_say(int is_error, const char *fmt, ...)
 {
 	struct buf b = BUF_INIT(64 * 1024);
@@ -66,7 +49,7 @@ void hook_say(int is_error, const char *fmt, ...)
 			b.data[i] = ' ';
 	b.max = b.len + 1;
 	buf_addch(&b, '\n');
-	hook_write_all(2, b.data, b.len);
+	write_all(2, b.data, b.len);
 	buf_release(&b);
 }
 

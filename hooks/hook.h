@@ -24,9 +24,6 @@ int hook_is_gitlab(void);
  */
 void hook_say(int is_error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Writes all n bytes (retrying short writes and EINTR). 0, or -1 with errno. */
-int hook_write_all(int fd, const void *data, size_t n);
-
 /* Routes log lines to a memory file (falls back to stderr). */
 void hook_log_capture(const char *prog);
 /* Prints the captured log lines as pusher lines ("tidegate: msg"), then empties the capture. */

@@ -402,8 +402,8 @@ static int spool_event(struct sender *s, const char *delivery, const char *body,
 		error_errno("cannot create '%s'", tmp);
 		goto done;
 	}
-	if (hook_write_all(fd, delivery, strlen(delivery)) < 0 ||
-	    hook_write_all(fd, "\n", 1) < 0 || hook_write_all(fd, body, len) < 0 || fsync(fd) < 0) {
+	if (write_all(fd, delivery, strlen(delivery)) < 0 ||
+	    write_all(fd, "\n", 1) < 0 || write_all(fd, body, len) < 0 || fsync(fd) < 0) {
 		error_errno("cannot write '%s'", tmp);
 		close(fd);
 		unlink(tmp);

@@ -162,6 +162,26 @@ int buf_add_json_str(struct buf *b, const char *s)
 	return buf_addch(b, '"');
 }
 
+int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (!n)
+				errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int buf_read_fd(struct buf *b, int fd)
 {
 	for (;;) {

@@ -64,5 +64,10 @@ int buf_add_json_str(struct buf *b, const char *s);
 int buf_read_fd(struct buf *b, int fd);
 /* Reads a whole file; -1 with errno set as buf_read_fd, or from open(). */
 int buf_read_file(struct buf *b, const char *path);
+/*
+ * Writes all len bytes of data to fd, retrying short writes and EINTR.
+ * Returns 0, or -1 (errno set; EIO when write() wrote nothing).
+ */
+int write_all(int fd, const void *data, size_t len);
 
 #endif
