@@ -1,6 +1,7 @@
 #include "apply.h"
 #include "applyset.h"
 #include "log.h"
+#include "smap.h"
 #include "spawn.h"
 #include "xalloc.h"
 
@@ -162,104 +163,46 @@ void apply_run_release(struct apply_run *run)
 /* ------------------------------------------------------------- cache */
 
 struct cache_entry {
-	char *path;			/* the object's URL path */
 	unsigned char digest[32];	/* sha256 of the query and body sent */
 	char *rv, *uid;			/* what the server answered */
-	struct cache_entry *next;
 };
 
 struct apply_cache {
-	struct cache_entry **tab;
-	size_t nbuckets, n;
+	struct smap m;			/* object URL path -> struct cache_entry * */
 };
-
-static size_t str_hash(const char *s)
-{
-	size_t h = 14695981039346656037ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
 
 struct apply_cache *apply_cache_new(void)
 {
-	struct apply_cache *c = xcalloc(1, sizeof(*c));
-
-	c->nbuckets = 1024;
-	c->tab = xcalloc(c->nbuckets, sizeof(*c->tab));
-	return c;
+	return xcalloc(1, sizeof(struct apply_cache));
 }
 
-static void entry_free(struct cache_entry *e)
+static void entry_free(void *p)
 {
-	free(e->path);
+	struct cache_entry *e = p;
+
+	if (!e)
+		return;
 	free(e->rv);
 	free(e->uid);
 	free(e);
-}
-
-static void cache_clear(struct apply_cache *c)
-{
-	size_t i;
-
-	for (i = 0; i < c->nbuckets; i++) {
-		struct cache_entry *e = c->tab[i], *next;
-
-		for (; e; e = next) {
-			next = e->next;
-			entry_free(e);
-		}
-		c->tab[i] = NULL;
-	}
-	c->n = 0;
 }
 
 void apply_cache_free(struct apply_cache *c)
 {
 	if (!c)
 		return;
-	cache_clear(c);
-	free(c->tab);
+	smap_release(&c->m, entry_free);
 	free(c);
 }
 
 size_t apply_cache_size(const struct apply_cache *c)
 {
-	return c ? c->n : 0;
+	return c ? c->m.n : 0;
 }
 
 static struct cache_entry *cache_get(const struct apply_cache *c, const char *path)
 {
-	struct cache_entry *e;
-
-	if (!c || !c->n)
-		return NULL;
-	for (e = c->tab[str_hash(path) % c->nbuckets]; e; e = e->next)
-		if (!strcmp(e->path, path))
-			return e;
-	return NULL;
-}
-
-static void cache_grow(struct apply_cache *c)
-{
-	struct cache_entry **old = c->tab;
-	size_t n = c->nbuckets, i;
-
-	c->nbuckets *= 4;
-	c->tab = xcalloc(c->nbuckets, sizeof(*c->tab));
-	for (i = 0; i < n; i++) {
-		struct cache_entry *e = old[i], *next;
-
-		for (; e; e = next) {
-			size_t b = str_hash(e->path) % c->nbuckets;
-
-			next = e->next;
-			e->next = c->tab[b];
-			c->tab[b] = e;
-		}
-	}
-	free(old);
+	return c ? smap_get(&c->m, path, NULL) : NULL;
 }
 
 /* Records path's answer (digest may be NULL: an entry that only holds a live revision). */
@@ -269,18 +212,10 @@ static void cache_put(struct apply_cache *c, const char *path, const unsigned ch
 	struct cache_entry *e = cache_get(c, path);
 
 	if (!e) {
-		size_t b;
-
-		if (c->n >= CACHE_MAX)
-			cache_clear(c);
-		if (c->n >= 2 * c->nbuckets)
-			cache_grow(c);
-		b = str_hash(path) % c->nbuckets;
+		if (c->m.n >= CACHE_MAX)
+			smap_release(&c->m, entry_free);
 		e = xcalloc(1, sizeof(*e));
-		e->path = xstrdup(path);
-		e->next = c->tab[b];
-		c->tab[b] = e;
-		c->n++;
+		smap_put(&c->m, path, e);
 	}
 	if (digest)
 		memcpy(e->digest, digest, sizeof(e->digest));
@@ -292,18 +227,8 @@ static void cache_put(struct apply_cache *c, const char *path, const unsigned ch
 
 static void cache_del(struct apply_cache *c, const char *path)
 {
-	struct cache_entry **p, *e;
-
-	if (!c || !c->n)
-		return;
-	for (p = &c->tab[str_hash(path) % c->nbuckets]; (e = *p); p = &e->next) {
-		if (!strcmp(e->path, path)) {
-			*p = e->next;
-			entry_free(e);
-			c->n--;
-			return;
-		}
-	}
+	if (c)
+		entry_free(smap_del(&c->m, path));
 }
 
 /* sha256 of query and body into out; -1 when it cannot be computed (then nothing is cached). */
