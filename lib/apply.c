@@ -946,22 +946,35 @@ static int apply_stage(struct ctx *x, int stage)
 	return 0;
 }
 
+/* The condition of this type in status.conditions, or NULL. */
+static const cJSON *condition(const cJSON *status, const char *type)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(status, "conditions")) {
+		const char *t = jstr(c, "type");
+
+		if (t && !strcmp(t, type))
+			return c;
+	}
+	return NULL;
+}
+
+static int condition_true(const cJSON *c)
+{
+	return c && jstr(c, "status") && !strcmp(jstr(c, "status"), "True");
+}
+
 static int crd_established(const struct kube_request *r)
 {
 	cJSON *doc;
-	const cJSON *c;
-	int ok = 0;
+	int ok;
 
 	if (r->status != 200)
 		return 0;
 	doc = cJSON_ParseWithLength(r->resp.data, r->resp.len);
-	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(
-				   cJSON_GetObjectItemCaseSensitive(doc, "status"), "conditions")) {
-		const char *type = jstr(c, "type"), *st = jstr(c, "status");
-
-		if (type && st && !strcmp(type, "Established") && !strcmp(st, "True"))
-			ok = 1;
-	}
+	ok = condition_true(condition(cJSON_GetObjectItemCaseSensitive(doc, "status"),
+				      "Established"));
 	cJSON_Delete(doc);
 	return ok;
 }
@@ -1528,16 +1541,12 @@ static int behind_generation(const cJSON *live, char **why)
 /* The message of a Deployment's Progressing=False/ProgressDeadlineExceeded, or NULL. */
 static const char *deadline_exceeded(const cJSON *status)
 {
-	const cJSON *c;
+	const cJSON *c = condition(status, "Progressing");
+	const char *st = jstr(c, "status"), *reason = jstr(c, "reason");
 
-	cJSON_ArrayForEach(c, jget(status, "conditions")) {
-		const char *type = jstr(c, "type"), *st = jstr(c, "status"), *reason = jstr(c, "reason");
-
-		if (type && st && reason && !strcmp(type, "Progressing") && !strcmp(st, "False") &&
-		    !strcmp(reason, "ProgressDeadlineExceeded"))
-			return jstr(c, "message") ? jstr(c, "message") : "";
-	}
-	return NULL;
+	if (!st || !reason || strcmp(st, "False") || strcmp(reason, "ProgressDeadlineExceeded"))
+		return NULL;
+	return jstr(c, "message") ? jstr(c, "message") : "";
 }
 
 static int deployment_health(const cJSON *live, char **why)
@@ -1603,25 +1612,6 @@ static int daemonset_health(const cJSON *live, char **why)
 	else
 		return 1;
 	return 0;
-}
-
-/* The condition of this type in status.conditions, or NULL. */
-static const cJSON *condition(const cJSON *status, const char *type)
-{
-	const cJSON *c;
-
-	cJSON_ArrayForEach(c, jget(status, "conditions")) {
-		const char *t = jstr(c, "type");
-
-		if (t && !strcmp(t, type))
-			return c;
-	}
-	return NULL;
-}
-
-static int condition_true(const cJSON *c)
-{
-	return c && jstr(c, "status") && !strcmp(jstr(c, "status"), "True");
 }
 
 /* "reason: message" of a condition, as much of it as there is. */
