@@ -11,25 +11,9 @@ set -a; . "$TEST_DIR/cluster/env"; set +a
 D=$TEST_DATA/kube
 kc() { kubectl --kubeconfig "$KUBECONFIG" "$@"; }
 
-mkfifo jobs
-serve() {	# the warm applier; its exit status goes to serve.rc
-	TIDEGATE_HTTP_TRACE=1 tidegate apply --serve <jobs >answers 2>errors
-	echo $? >serve.rc
-}
-serve &
-test_bg_pid $!
-exec 7>jobs
+. "$TIDEGATE_SRC/tests/lib-serve.sh"
+serve_start TIDEGATE_HTTP_TRACE=1
 
-job() {		# job ARG...: one job's arguments, then the empty one
-	printf '%s\0' "$@" >&7 && printf '\0' >&7
-}
-answer() {	# answer N: the Nth answer's JSON, once it is there
-	test_wait_for "test \$(grep -c \"^tidegate-result \" answers) -ge $1" 60 &&
-	sed -n "$(($1 * 2))p" answers
-}
-code() {	# code N: the Nth answer's exit code
-	grep "^tidegate-result " answers | sed -n "$1p" | cut -d" " -f2
-}
 count() {	# count JSON RESULT: how many objects had RESULT
 	jq -r ".counts.$2" "$1"
 }
@@ -153,7 +137,7 @@ test_expect_success 'a CRD in one job does not stay in the schemas of the next' 
 	jq -r ".lint.findings[].path" a12.json | grep -q widget.yaml
 '
 
-exec 7>&-	# here, not in a test body (a subshell)
+serve_stop
 test_expect_success 'the process ends at EOF between jobs, with status 0' '
 	test_wait_for "test -s serve.rc" 20 &&
 	test "$(cat serve.rc)" = 0 &&

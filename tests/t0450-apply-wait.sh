@@ -93,24 +93,8 @@ test_expect_success '--wait is refused with a dry run and diff; --wait-timeout w
 	test_grep "wants 1..86400" err
 '
 
-mkfifo jobs
-serve() {	# the warm applier; its exit status goes to serve.rc
-	tidegate apply --serve <jobs >answers 2>errors
-	echo $? >serve.rc
-}
-serve &
-test_bg_pid $!
-exec 7>jobs
-job() {		# job ARG...: one job's arguments, then the empty one
-	printf '%s\0' "$@" >&7 && printf '\0' >&7
-}
-answer() {	# answer N: the Nth answer's JSON, once it is there
-	test_wait_for "test \$(grep -c \"^tidegate-result \" answers) -ge $1" 60 &&
-	sed -n "$(($1 * 2))p" answers
-}
-code() {	# code N: the Nth answer's exit code
-	grep "^tidegate-result " answers | sed -n "$1p" | cut -d" " -f2
-}
+. "$TIDEGATE_SRC/tests/lib-serve.sh"
+serve_start
 
 test_expect_success 'the warm applier waits too, job by job' '
 	job --wait --kubeconfig "$KUBECONFIG" "$TEST_DIR/idle.yaml" &&
@@ -129,7 +113,7 @@ test_expect_success 'the warm applier waits too, job by job' '
 	jq -e ".wait == null" s3.json
 '
 
-exec 7>&-
+serve_stop
 test_wait_for "test -e serve.rc" 10
 
 gadget_crd() {	# a CRD whose kind has a status subresource
