@@ -1169,6 +1169,52 @@ static size_t skip_json_value(const char *s, size_t i, size_t n)
 	return i;
 }
 
+/*
+ * A JSON string with no escapes at s[i..n): its contents are s[*a..*b).
+ * Returns the index just past it, or 0 (not a string, or escapes in it).
+ */
+static size_t plain_string(const char *s, size_t i, size_t n, size_t *a, size_t *b)
+{
+	const char *q;
+
+	if (i >= n || s[i] != '"')
+		return 0;
+	q = memchr(s + i + 1, '"', n - i - 1);
+	if (!q || memchr(s + i + 1, '\\', (size_t)(q - s) - i - 1))
+		return 0;
+	*a = i + 1;
+	*b = (size_t)(q - s);
+	return *b + 1;
+}
+
+static int is_json_space(char c)
+{
+	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+/*
+ * The member of an object in the compactor's form (no blanks, keys
+ * without escapes or NULs) at s[*i]: its key s[*ka..*kb) and value
+ * s[*va..*ve); *i moves past the ',' or '}' after it. Returns 1 when
+ * another member follows, 0 after the last, -1 for any other form (the
+ * file is then parsed whole).
+ */
+static int compact_member(const char *s, size_t n, size_t *i, size_t *ka, size_t *kb,
+			  size_t *va, size_t *ve)
+{
+	size_t e = plain_string(s, *i, n, ka, kb);
+
+	if (!e || e + 1 >= n || s[e] != ':' || is_json_space(s[e + 1]) ||
+	    memchr(s + *ka, '\0', *kb - *ka))
+		return -1;
+	*va = e + 1;
+	*ve = skip_json_value(s, *va, n);
+	if (!*ve || *ve >= n || (s[*ve] != ',' && s[*ve] != '}'))
+		return -1;
+	*i = *ve + 1;
+	return s[*ve] == ',';
+}
+
 /* Finds the definitions of a compact schema file; -1 when it has another shape. */
 static int sdoc_index(struct sdoc *d, const char *s, size_t n)
 {
@@ -1180,45 +1226,23 @@ static int sdoc_index(struct sdoc *d, const char *s, size_t n)
 	if (i < n && s[i] == '}') {
 		i++;
 	} else {
-		for (;;) {
-			size_t ks, ke, ve;
+		int more;
+
+		do {
+			size_t ka, kb, va, ve;
 			struct sdef *def;
 
-			if (i >= n || s[i] != '"')
-				return -1;
-			ks = ++i;
-			while (i < n && s[i] != '"') {
-				if (s[i] == '\\' || !s[i])
-					return -1;	/* no escapes in type names: take the slow road */
-				i++;
-			}
-			if (i >= n)
-				return -1;
-			ke = i++;
-			if (i >= n || s[i] != ':')
-				return -1;
-			i++;
-			ve = skip_json_value(s, i, n);
-			if (!ve)
-				return -1;
+			more = compact_member(s, n, &i, &ka, &kb, &va, &ve);
+			if (more < 0)
+				return -1;	/* escapes in a type name, blanks: the slow road */
 			XGROW(d->defs, d->ndefs + 1, d->alloc_defs);
 			def = &d->defs[d->ndefs++];
 			memset(def, 0, sizeof(*def));
-			def->name_off = ks;
-			def->name_len = ke - ks;
-			def->off = i;
-			def->len = ve - i;
-			i = ve;
-			if (i < n && s[i] == ',') {
-				i++;
-				continue;
-			}
-			if (i < n && s[i] == '}') {
-				i++;
-				break;
-			}
-			return -1;
-		}
+			def->name_off = ka;
+			def->name_len = kb - ka;
+			def->off = va;
+			def->len = ve - va;
+		} while (more);
 	}
 	if (i >= n || s[i] != '}')
 		return -1;
@@ -1404,29 +1428,6 @@ static void sdir_release(struct sdir *dir)
 	free(dir->rows);
 }
 
-/*
- * A JSON string with no escapes at s[i..n): its contents are s[*a..*b).
- * Returns the index just past it, or 0 (not a string, or escapes in it).
- */
-static size_t plain_string(const char *s, size_t i, size_t n, size_t *a, size_t *b)
-{
-	const char *q;
-
-	if (i >= n || s[i] != '"')
-		return 0;
-	q = memchr(s + i + 1, '"', n - i - 1);
-	if (!q || memchr(s + i + 1, '\\', (size_t)(q - s) - i - 1))
-		return 0;
-	*a = i + 1;
-	*b = (size_t)(q - s);
-	return *b + 1;
-}
-
-static int is_json_space(char c)
-{
-	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
-}
-
 /* A JSON number as an int, clamped (-1 for NaN). */
 static int clamp_int(double v)
 {
@@ -1537,31 +1538,27 @@ static int index_scan(struct sdir *dir, const char *s, size_t n)
 	if (i < n && s[i] == '}') {
 		i++;
 	} else {
-		for (;;) {
-			size_t e = plain_string(s, i, n, &ka, &kb), ve;
+		int more;
 
-			if (!e || e >= n || s[e] != ':')
-				goto slow;
-			i = e + 1;
-			if (i >= n || is_json_space(s[i]))
-				goto slow;
-			ve = skip_json_value(s, i, n);
-			if (!ve)
+		do {
+			size_t va, ve;
+
+			more = compact_member(s, n, &i, &ka, &kb, &va, &ve);
+			if (more < 0)
 				goto slow;
 			if (kb - ka == 7 && !memcmp(s + ka, "version", 7) && !seen_version) {
-				size_t va, vb;
+				size_t a, b;
 
 				seen_version = 1;
-				if (s[i] == '"') {
-					if (!plain_string(s, i, n, &va, &vb) ||
-					    memchr(s + va, '\0', vb - va))
+				if (s[va] == '"') {
+					if (!plain_string(s, va, n, &a, &b) || memchr(s + a, '\0', b - a))
 						goto slow;
-					dir->version = xstrndup(s + va, vb - va);
+					dir->version = xstrndup(s + a, b - a);
 				}
 			} else if (kb - ka == 5 && !memcmp(s + ka, "kinds", 5) && !seen_kinds) {
 				seen_kinds = 1;
-				if (s[i] == '[' && s[i + 1] != ']') {
-					size_t j = i + 1;
+				if (s[va] == '[' && s[va + 1] != ']') {
+					size_t j = va + 1;
 
 					for (;;) {
 						j = index_row(dir, s, j, ve);
@@ -1577,17 +1574,7 @@ static int index_scan(struct sdir *dir, const char *s, size_t n)
 					}
 				}
 			}
-			i = ve;
-			if (i < n && s[i] == ',') {
-				i++;
-				continue;
-			}
-			if (i < n && s[i] == '}') {
-				i++;
-				break;
-			}
-			goto slow;
-		}
+		} while (more);
 	}
 	for (; i < n; i++)
 		if (!is_json_space(s[i]))
