@@ -158,25 +158,6 @@ def state_of(app):
     except (OSError, ValueError):
         return None
 
-def wait_applied(app, commit, limit=120, poll=0.002):
-    """Polls the state file until it names commit; returns (time, state)."""
-    path = os.path.join(state, app + ".json")
-    end = time.monotonic() + limit
-    last = None
-    while time.monotonic() < end:
-        try:
-            st = os.stat(path)
-            key = (st.st_mtime_ns, st.st_ino)
-        except OSError:
-            key = None
-        if key and key != last:
-            last = key
-            s = state_of(app)
-            if s and s.get("commit") == commit:
-                return time.monotonic(), s
-        time.sleep(poll)
-    return None, state_of(app)
-
 def log_times():
     """tidegated's log: accepted and done times by commit, in epoch ms."""
     acc, done = {}, {}
