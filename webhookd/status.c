@@ -334,28 +334,22 @@ void status_post(struct status_reporter *s, const struct status_conf *conf, cons
 	}
 	buf_add(&auth, tok.data, tok.len);
 	secret_release(&tok);
-	if (conf->provider == PROV_BITBUCKET) {
-		/* the key names the status (a later one with the same key replaces it) */
-		buf_addstr(&body, "{\"key\":");
-		buf_add_json_str(&body, context);
-		buf_addstr(&body, ",\"state\":");
-		buf_add_json_str(&body, state_word(conf->provider, state));
-		buf_addstr(&body, ",\"name\":");
-		buf_add_json_str(&body, context);
-		buf_addstr(&body, ",\"description\":");
-		buf_add_json_str(&body, desc);
-		buf_addstr(&body, ",\"url\":");
-		buf_add_json_str(&body, conf->target_url ? conf->target_url : "");
-		buf_addstr(&body, "}");
-	} else if (conf->provider != PROV_GITLAB) {
+	if (conf->provider != PROV_GITLAB) {
+		/* Bitbucket: the key names the status (one with the same key replaces it) */
+		int bb = conf->provider == PROV_BITBUCKET;
+
 		buf_addstr(&body, "{\"state\":");
 		buf_add_json_str(&body, state_word(conf->provider, state));
-		buf_addstr(&body, ",\"context\":");
+		buf_addstr(&body, bb ? ",\"key\":" : ",\"context\":");
 		buf_add_json_str(&body, context);
+		if (bb) {
+			buf_addstr(&body, ",\"name\":");
+			buf_add_json_str(&body, context);
+		}
 		buf_addstr(&body, ",\"description\":");
 		buf_add_json_str(&body, desc);
-		if (conf->target_url) {
-			buf_addstr(&body, ",\"target_url\":");
+		if (conf->target_url) {	/* always there for Bitbucket (config.c) */
+			buf_addstr(&body, bb ? ",\"url\":" : ",\"target_url\":");
 			buf_add_json_str(&body, conf->target_url);
 		}
 		buf_addstr(&body, "}");
