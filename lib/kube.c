@@ -458,21 +458,16 @@ static int request_finished(struct kube_client *c, struct kube_request *r, CURLc
 {
 	struct kube_request_priv *p = r->priv;
 	struct curl_header *h;
+	long status = 0;
 
 	curl_multi_remove_handle(c->multi, p->easy);
-	if (c->trace) {
-		long status = 0;
-
-		if (rc == CURLE_OK)
-			curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (c->trace)
 		fprintf(stderr, "tidegate: http %s %s: %ld%s%s, %lld ms\n", r->method, r->path,
 			status, rc == CURLE_OK ? "" : ", ", rc == CURLE_OK ? "" : curl_easy_strerror(rc),
 			monotonic_ms() - p->started_ms);
-	}
 	if (rc == CURLE_OK) {
-		long status = 0;
-
-		curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &status);
 		r->status = status;
 		if (curl_easy_header(p->easy, "ETag", 0, CURLH_HEADER, -1, &h) == CURLHE_OK)
 			r->etag = xstrdup(h->value);
