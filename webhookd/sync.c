@@ -95,6 +95,15 @@ static void start_mirror(struct app_rt *a);
 static void stop_orphan(const struct syncer *s, const char *app);
 static void warm_start(struct syncer *s);
 
+/* Every warm applier ends once its job, if any, is answered. */
+static void warm_retire(struct syncer *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nwarm; i++)
+		applier_retire(s->warm[i]);
+}
+
 static void job_free(struct job *j)
 {
 	if (!j)
@@ -170,8 +179,7 @@ void syncer_set_config(struct syncer *s, const struct config *cfg)
 	if (s->spare && strcmp(s->spare_prog, cfg->tidegate))
 		spare_stop(s);
 	/* the warm appliers start again: the program, kubeconfigs or clusters may have changed */
-	for (i = 0; i < s->nwarm; i++)
-		applier_retire(s->warm[i]);
+	warm_retire(s);
 	for (a = s->apps; a; a = a->next)
 		a->conf = NULL;
 	for (i = 0; i < cfg->napps; i++) {
@@ -284,12 +292,7 @@ void syncer_drain(struct syncer *s, void (*done)(void *arg), void *arg)
 {
 	s->draining = 1;
 	spare_stop(s);
-	{
-		size_t i;
-
-		for (i = 0; i < s->nwarm; i++)
-			applier_retire(s->warm[i]);
-	}
+	warm_retire(s);
 	{
 		struct app_rt *a;
 
