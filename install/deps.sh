@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(
 	build-essential pkg-config git curl ca-certificates openssl perl python3 python3-yaml
 	libyaml-dev libevent-dev libcjson-dev libcurl4-openssl-dev libssl-dev
-	lighttpd fcgiwrap
+	lighttpd fcgiwrap jq
 )
 missing=()
 for p in "${pkgs[@]}"; do
